@@ -1,0 +1,301 @@
+"""NAS-Bench-201 cell architectures and the TinyNetwork that trains them.
+
+An architecture has six edges; every edge carries one of five operations. Three spellings are
+accepted everywhere and converted with :func:`parse_arch`:
+
+* arch string ``|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|``
+  (edges in the order 0→1, 0→2, 1→2, 0→3, 1→3, 2→3);
+* NAS-Bench-201 index 0…15624 (NAS-Bench-201 / NATS-Bench topology order; that order is data, read
+  from the NB201 table, see :func:`vkdnw_plugin.paths.nb201_table_path`);
+* NASLib op tuple such as ``(4, 3, 3, 0, 0, 0)``: codes 0 skip_connect, 1 none, 2 nor_conv_3x3,
+  3 nor_conv_1x1, 4 avg_pool_3x3 on edges (1,2)(1,3)(1,4)(2,3)(2,4)(3,4), i.e. 0→1, 0→2, 0→3, 1→2, 1→3, 2→3.
+
+:func:`nb201_network` builds a module with the same submodules, ``named_parameters()`` order,
+state-dict keys and forward as NAS-Bench-201's ``TinyNetwork`` (``forward`` returns
+``(features, logits)``).
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import functools
+import itertools
+import re
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..paths import nb201_table_path
+
+OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+NASLIB_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
+NUM_ARCHS = len(OPS) ** 6
+# Edge (source node, target node) of each of the 6 positions of an arch string.
+STRING_EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+# Position in the arch string of each NASLib tuple position.
+_NASLIB_TO_STRING = (0, 1, 3, 2, 4, 5)
+_INDEX_PATTERN = re.compile(r"^\s*\d+\s*$")
+
+
+@dataclass(frozen=True)
+class NB201Arch:
+    """One NAS-Bench-201 cell: ``ops[i]`` is the operation on edge ``STRING_EDGES[i]``."""
+
+    ops: tuple[str, ...]
+
+    @property
+    def arch_str(self) -> str:
+        o = self.ops
+        return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
+
+    @property
+    def index(self) -> int:
+        """NAS-Bench-201 index (needs the NB201 table, see :func:`nb201_index_order`)."""
+        return _index_of()[self.arch_str]
+
+    @property
+    def naslib(self) -> tuple[int, ...]:
+        return tuple(NASLIB_OPS.index(self.ops[pos]) for pos in _NASLIB_TO_STRING)
+
+    def __str__(self) -> str:
+        return self.arch_str
+
+
+def _check_op(op: str, spelled: str) -> str:
+    if op not in OPS:
+        raise ValueError(f"unknown op {op!r} in {spelled!r}; expected one of {', '.join(OPS)}")
+    return op
+
+
+def _from_string(text: str) -> NB201Arch:
+    nodes = text.strip().split("+")
+    expected_nodes = 3
+    if len(nodes) != expected_nodes:
+        raise ValueError(
+            f"malformed NB201 arch string {text!r}: expected 3 nodes joined by '+', got {len(nodes)}"
+        )
+    ops = []
+    for node_index, node in enumerate(nodes, start=1):
+        if not (node.startswith("|") and node.endswith("|")):
+            raise ValueError(f"malformed NB201 arch string {text!r}: node {node!r} must be wrapped in '|'")
+        edges = node[1:-1].split("|")
+        if len(edges) != node_index:
+            raise ValueError(
+                f"malformed NB201 arch string {text!r}: node {node_index} needs {node_index} edge(s), got {node!r}"
+            )
+        for source, edge in enumerate(edges):
+            op, sep, src = edge.partition("~")
+            if not sep or src != str(source):
+                raise ValueError(
+                    f"malformed NB201 arch string {text!r}: edge {edge!r} should read 'op~{source}'"
+                )
+            ops.append(_check_op(op, text))
+    return NB201Arch(tuple(ops))
+
+
+@functools.lru_cache(maxsize=4)
+def nb201_index_order(table: str | None = None) -> tuple[str, ...]:
+    """Arch strings in NB201 index order, read from the ``arch_str`` column of the NB201 table."""
+    with open(nb201_table_path(table), newline="") as handle:
+        order = tuple(row["arch_str"] for row in csv.DictReader(handle))
+    if len(order) != NUM_ARCHS:
+        raise ValueError(f"NB201 table {nb201_table_path(table)} has {len(order)} rows, expected {NUM_ARCHS}")
+    return order
+
+
+@functools.lru_cache(maxsize=1)
+def _index_of() -> dict[str, int]:
+    return {arch_str: i for i, arch_str in enumerate(nb201_index_order())}
+
+
+def _from_index(index: int) -> NB201Arch:
+    if not 0 <= index < NUM_ARCHS:
+        raise ValueError(f"NB201 index {index} out of range 0..{NUM_ARCHS - 1}")
+    return _from_string(nb201_index_order()[index])
+
+
+def _from_naslib(codes) -> NB201Arch:
+    codes = tuple(codes)
+    if len(codes) != 6:
+        raise ValueError(f"NASLib NB201 tuple {codes!r} must have 6 op codes, got {len(codes)}")
+    ops = [""] * 6
+    for naslib_pos, code in enumerate(codes):
+        if isinstance(code, bool) or int(code) != code or not 0 <= int(code) < len(NASLIB_OPS):
+            raise ValueError(f"bad NASLib op code {code!r} in {codes!r}; expected integers 0..4")
+        ops[_NASLIB_TO_STRING[naslib_pos]] = NASLIB_OPS[int(code)]
+    return NB201Arch(tuple(ops))
+
+
+def parse_arch(arch) -> NB201Arch:
+    """Parse an arch string, an NB201 index (int or digit string), a NASLib tuple/list or its text
+    ``"(4, 3, 3, 0, 0, 0)"``, or an :class:`NB201Arch`. Raises ``ValueError`` naming the bad part."""
+    if isinstance(arch, NB201Arch):
+        return arch
+    if isinstance(arch, bool):
+        raise ValueError(f"cannot read an NB201 architecture from {arch!r}")
+    if isinstance(arch, int) or (hasattr(arch, "__index__") and not isinstance(arch, str)):
+        return _from_index(int(arch))
+    if isinstance(arch, (tuple, list)):
+        return _from_naslib(arch)
+    if isinstance(arch, str):
+        text = arch.strip()
+        if _INDEX_PATTERN.match(text):
+            return _from_index(int(text))
+        if text.startswith(("(", "[")):
+            try:
+                codes = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                raise ValueError(f"malformed NASLib NB201 tuple {arch!r}") from None
+            return _from_naslib(codes)
+        return _from_string(text)
+    raise ValueError(f"cannot read an NB201 architecture from {type(arch).__name__} {arch!r}")
+
+
+def all_archs() -> list[NB201Arch]:
+    """All 15,625 architectures (every op on every edge), in no benchmark's order."""
+    return [NB201Arch(ops) for ops in itertools.product(OPS, repeat=6)]
+
+
+def is_unique(arch) -> bool:
+    """True if every non-``none`` op lies on an input→output path (the 9,445 "unique" set; the
+    all-``none`` cell is included)."""
+    ops = parse_arch(arch).ops
+    live = [op != "none" for op in ops]
+    reach_from_input = {0}
+    for (src, dst), on in zip(STRING_EDGES, live):
+        if on and src in reach_from_input:
+            reach_from_input.add(dst)
+    reach_output = {3}
+    for (src, dst), on in sorted(zip(STRING_EDGES, live), key=lambda e: -e[0][1]):
+        if on and dst in reach_output:
+            reach_output.add(src)
+    return all(
+        not on or (src in reach_from_input and dst in reach_output) for (src, dst), on in zip(STRING_EDGES, live)
+    )
+
+
+# ----------------------------------------------------------------------------- network modules
+
+
+class ReLUConvBN(nn.Module):
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int):
+        super().__init__()
+        self.op = nn.Sequential(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
+            nn.BatchNorm2d(c_out),
+        )
+
+    def forward(self, x):
+        return self.op(x)
+
+
+class Zero(nn.Module):
+    def forward(self, x):
+        return x.mul(0.0)
+
+
+class AvgPool(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.op = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+
+    def forward(self, x):
+        return self.op(x)
+
+
+def _make_op(name: str, channels: int) -> nn.Module:
+    if name == "none":
+        return Zero()
+    if name == "skip_connect":
+        return nn.Identity()
+    if name == "nor_conv_1x1":
+        return ReLUConvBN(channels, channels, 1, 1, 0)
+    if name == "nor_conv_3x3":
+        return ReLUConvBN(channels, channels, 3, 1, 1)
+    return AvgPool()
+
+
+class InferCell(nn.Module):
+    """The searched cell: node j sums ``layers[k](node_i)`` over its incoming edges."""
+
+    def __init__(self, arch: NB201Arch, channels: int):
+        super().__init__()
+        self.layers = nn.ModuleList(_make_op(op, channels) for op in arch.ops)
+        self.edges = STRING_EDGES
+        self.out_dim = channels
+
+    def forward(self, x):
+        nodes = [x]
+        for target in (1, 2, 3):
+            nodes.append(
+                sum(self.layers[k](nodes[src]) for k, (src, dst) in enumerate(self.edges) if dst == target)
+            )
+        return nodes[-1]
+
+
+class ResNetBasicblock(nn.Module):
+    """The fixed reduction block between stages (stride 2, channels doubled)."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, 1)
+        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, 1)
+        self.downsample = nn.Sequential(
+            nn.AvgPool2d(kernel_size=2, stride=2, padding=0),
+            nn.Conv2d(c_in, c_out, kernel_size=1, stride=1, padding=0, bias=False),
+        )
+        self.out_dim = c_out
+
+    def forward(self, x):
+        return self.downsample(x) + self.conv_b(self.conv_a(x))
+
+
+class TinyNetwork(nn.Module):
+    """NAS-Bench-201 macro skeleton: stem, 3 stages of N cells, 2 reduction blocks, head.
+
+    Input ``(B, 3, H, W)``; returns ``(features (B, 4C), logits (B, num_classes))``.
+    """
+
+    def __init__(self, arch: NB201Arch, num_classes: int = 10, C: int = 16, N: int = 5):
+        super().__init__()
+        self.arch = arch
+        self.stem = nn.Sequential(nn.Conv2d(3, C, kernel_size=3, padding=1, bias=False), nn.BatchNorm2d(C))
+        channels = [C] * N + [2 * C] + [2 * C] * N + [4 * C] + [4 * C] * N
+        reductions = [False] * N + [True] + [False] * N + [True] + [False] * N
+        self.cells = nn.ModuleList()
+        c_prev = C
+        for c_curr, reduction in zip(channels, reductions):
+            cell = ResNetBasicblock(c_prev, c_curr) if reduction else InferCell(arch, c_curr)
+            self.cells.append(cell)
+            c_prev = c_curr
+        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=True))
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c_prev, num_classes)
+
+    def forward(self, inputs):
+        feature = self.stem(inputs)
+        for cell in self.cells:
+            feature = cell(feature)
+        out = self.global_pooling(self.lastact(feature)).flatten(1)
+        return out, self.classifier(out)
+
+
+def nb201_network(arch, num_classes: int = 10, C: int = 16, N: int = 5) -> TinyNetwork:
+    """Build the NAS-Bench-201 TinyNetwork for ``arch`` (any spelling :func:`parse_arch` reads)."""
+    if num_classes < 1 or C < 1 or N < 1:
+        raise ValueError(f"num_classes, C and N must be positive, got {num_classes}, {C}, {N}")
+    return TinyNetwork(parse_arch(arch), num_classes=num_classes, C=C, N=N)
+
+
+DATASETS = {"cifar10": (10, 32), "cifar100": (100, 32), "ImageNet16-120": (120, 16)}
+
+
+def dataset_shape(dataset: str) -> tuple[int, int]:
+    """``(num_classes, resolution)`` of an NB201 dataset."""
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}")
+    return DATASETS[dataset]
+
