@@ -1,0 +1,426 @@
+"""VKDNW: entropy of the Fisher-information spectrum of an untrained network (Týbl & Neumann, CVPR 2025).
+
+For each sampled weight θ_p (one element of each of the first ``n_tensors`` parameter tensors) and each
+input x_n, J_n = ∂ logits(x_n) / ∂ θ is a (C, P) Jacobian. With p_n the α-smoothed softmax
+(α = 0.05 rounded to float16), two Fisher matrices are offered:
+
+* ``mode="exact"``: the paper's F = mean_n J_nᵀ (diag(p_n) − p_n p_nᵀ) J_n, in float64;
+* ``mode="reference"``: what the authors' code computes, F = mean_n (L_n J_n)ᵀ (L_n J_n) with L_n the
+  Cholesky factor of diag(p_n) − p_n p_nᵀ (so Lᵀ L instead of L Lᵀ), in float32 with their ops.
+
+The nine deciles q of F's eigenvalues, normalised t = q / (‖q‖₁ + 1e-10), give the entropy
+−Σ t ln(t + 1e-10). VKDNW_single ranks networks by (number of parameter tensors, entropy).
+
+Speed: instead of ``vmap(jacrev)`` over the whole model, every sampled weight gets a per-sample
+zero "delta" δ_p ∈ R^B, added to its module's output along the tangent ∂out/∂θ_p (one forward-mode
+product of that module). Then ∂logits_n/∂δ_{p,n} = J_n[:, p], so K = min(C, head width) batched
+vector-Jacobian products over one shared forward give every J_n; no weight gradient is formed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, jvp
+
+ALPHA_FP16 = float(torch.tensor(0.05, dtype=torch.float16))
+MODES = ("reference", "exact")
+TENSOR_POLICIES = ("first", "random")
+N_QUANTILES = (9, 11)
+
+
+@dataclass
+class VKDNWResult:
+    """Outcome of :func:`vkdnw_score`.
+
+    ``deciles`` (n_quantiles,) and ``eigenvalues`` (P,, descending) and ``fisher`` (P, P) are float64
+    numpy arrays; ``dim`` is the number of parameter tensors; ``score = dim + entropy``."""
+
+    entropy: float
+    dim: int
+    score: float
+    deciles: np.ndarray
+    eigenvalues: np.ndarray
+    fisher: np.ndarray
+    valid: bool
+    reason: str = ""
+    seconds: float = 0.0
+    n_sampled: int = 0
+    mode: str = "reference"
+    sampled: list[str] = field(default_factory=list)
+
+
+def _kaiming_fanin(module: nn.Module) -> None:
+    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):
+        nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm)) and module.affine:
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+def init_like_reference(model: nn.Module, seed: int | None = None) -> nn.Module:
+    """The authors' initialisation: Kaiming-normal fan-in (ReLU gain) for conv/linear weights, zero
+    biases, BatchNorm/GroupNorm γ=1, β=0; the model is left in eval mode (BN running stats untouched,
+    so 0/1 right after construction). ``seed`` re-seeds torch's global RNG first; the authors seed
+    *before building* the network, see :func:`reference_setup`."""
+    if seed is not None:
+        torch.manual_seed(seed)
+    model.apply(_kaiming_fanin)
+    return model.eval()
+
+
+def reference_setup(build, seed: int, input_shape: tuple[int, ...], device="cpu"):
+    """Reproduce the authors' tensors: seed, ``model = build()``, initialise, ``torch.randn`` input.
+
+    Returns ``(model, inputs)``; the global RNG is restored afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = init_like_reference(build())
+        inputs = torch.randn(*input_shape)
+    return model.to(device), inputs.to(device)
+
+
+def logits_of(output) -> torch.Tensor:
+    """The logits of a model output: the tensor itself, or the last element of a tuple/list
+    (NAS-Bench-201 networks return ``(features, logits)``)."""
+    if isinstance(output, (tuple, list)):
+        output = output[-1]
+    if not isinstance(output, torch.Tensor) or output.dim() != 2:
+        raise ValueError(
+            f"model output must be logits of shape (batch, classes) or a tuple ending with them, got {_describe(output)}"
+        )
+    return output
+
+
+def _describe(value) -> str:
+    return f"tensor of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
+
+
+def select_tensors(model: nn.Module, n_tensors: int = 128, policy: str = "first") -> list[str]:
+    """Names of the sampled parameter tensors.
+
+    ``"first"``: the first ``n_tensors`` of ``named_parameters()`` (NB201 code). ``"random"``: the
+    authors' MobileNetV2 code, ``random.Random(n_all).sample(all_names, n_tensors)``, seeded by the
+    number of tensors (here capped at ``n_all``; their code fails when fewer than 128 exist)."""
+    if policy not in TENSOR_POLICIES:
+        raise ValueError(f"unknown tensor_policy {policy!r}; expected one of {', '.join(TENSOR_POLICIES)}")
+    if n_tensors < 1:
+        raise ValueError(f"n_tensors must be positive, got {n_tensors}")
+    names = [name for name, _ in model.named_parameters()]
+    if policy == "first":
+        return names[:n_tensors]
+    return random.Random(len(names)).sample(names, min(n_tensors, len(names)))
+
+
+# ----------------------------------------------------------------------------- per-sample Jacobian
+
+
+@contextlib.contextmanager
+def _frozen(model: nn.Module):
+    """Parameters stop requiring grad, so the forward saves nothing for weight gradients."""
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
+def _unit_tangent(module: nn.Module, local: str, element: int, x: torch.Tensor, out: torch.Tensor):
+    """``(channels, part)`` with ∂out/∂θ for θ = ``getattr(module, local).view(-1)[element]``: the
+    output channels it touches and the tangent restricted to them, read straight off the input for
+    Conv2d, Linear and eval-mode BatchNorm; ``None`` for other layers."""
+    weight = getattr(module, local)
+    index = torch.unravel_index(torch.tensor(element), weight.shape)
+    channel = int(index[0])
+    channels = torch.tensor([channel], device=out.device)
+    if local == "bias" and isinstance(module, (nn.Conv2d, nn.Linear, nn.modules.batchnorm._BatchNorm)):
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.training:
+            return None
+        return channels, torch.ones_like(out.narrow(1, channel, 1))
+    if local != "weight":
+        return None
+    if isinstance(module, nn.Linear) and out.dim() == 2:
+        return channels, x[:, int(index[1]) : int(index[1]) + 1]
+    if isinstance(module, nn.modules.batchnorm._BatchNorm) and not module.training and module.running_mean is not None:
+        shape = (1, 1) + (1,) * (x.dim() - 2)
+        mean = module.running_mean[channel].view(shape)
+        std = torch.sqrt(module.running_var[channel] + module.eps).view(shape)
+        return channels, (x.narrow(1, channel, 1) - mean) / std
+    if isinstance(module, nn.Conv2d) and module.padding_mode == "zeros" and not isinstance(module.padding, str):
+        in_channel = channel // (module.out_channels // module.groups) * weight.shape[1] + int(index[1])
+        padded = nn.functional.pad(x.narrow(1, in_channel, 1), (module.padding[1],) * 2 + (module.padding[0],) * 2)
+        rows, cols = out.shape[2], out.shape[3]
+        (sr, sc), (dr, dc) = module.stride, module.dilation
+        r0, c0 = int(index[2]) * dr, int(index[3]) * dc
+        return channels, padded[:, :, r0 : r0 + sr * (rows - 1) + 1 : sr, c0 : c0 + sc * (cols - 1) + 1 : sc]
+    return None
+
+
+class _DeltaHooks:
+    """Forward hooks that add δ_p ⊙ (∂out/∂θ_p) to each owning module's output.
+
+    ``tangents[p]`` keeps ``(channels, tangent restricted to them)`` of the last call so the head's
+    own weights can be read without a backward pass. ``generic=True`` forces ``torch.func.jvp``."""
+
+    def __init__(self, model, names, batch: int, element: int, device, dtype, generic: bool = False):
+        params = dict(model.named_parameters())
+        owners = {}
+        for module in model.modules():
+            for local, param in module.named_parameters(recurse=False):
+                owners.setdefault(id(param), (module, local))
+        self.deltas = [torch.zeros(batch, device=device, dtype=dtype, requires_grad=True) for _ in names]
+        self.tangents: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.element = element
+        self.generic = generic
+        self._by_module: dict[nn.Module, list[tuple[int, str]]] = defaultdict(list)
+        for p, name in enumerate(names):
+            module, local = owners[id(params[name])]
+            self._by_module[module].append((p, local))
+        self._busy = False
+        self.handles = [m.register_forward_hook(self._hook) for m in self._by_module]
+
+    def _jvp_tangent(self, module, local, args):
+        weight = getattr(module, local).detach()
+        direction = torch.zeros_like(weight)
+        direction.view(-1)[self.element] = 1.0
+        self._busy = True
+        try:
+            _, tangent = jvp(lambda w: functional_call(module, {local: w}, args), (weight,), (direction,))
+        finally:
+            self._busy = False
+        tangent = tangent.detach()
+        channels = tangent.transpose(0, 1).reshape(tangent.shape[1], -1).ne(0).any(1).nonzero().flatten()
+        return channels, tangent.index_select(1, channels)
+
+    def _hook(self, module, args, output):
+        if self._busy:
+            return None
+        if not isinstance(output, torch.Tensor) or output.dim() < 2:
+            raise ValueError(
+                f"module {type(module).__name__} holds a sampled weight but returns {_describe(output)}; "
+                "VKDNW needs batch-first tensor outputs"
+            )
+        channels, parts = [], []
+        for p, local in self._by_module[module]:
+            fast = None if self.generic else _unit_tangent(module, local, self.element, args[0].detach(), output)
+            channel, part = fast if fast is not None else self._jvp_tangent(module, local, args)
+            if channel.numel() == 0:
+                continue
+            self.tangents[p] = (channel, part)
+            channels.append(channel)
+            parts.append(self.deltas[p].view(-1, *([1] * (output.dim() - 1))) * part)
+        if not channels:
+            return None
+        return output.index_add(1, torch.cat(channels), torch.cat(parts, dim=1))
+
+    def remove(self):
+        for handle in self.handles:
+            handle.remove()
+
+
+def _vjp_rows(out: torch.Tensor, deltas: list[torch.Tensor]) -> torch.Tensor:
+    """(B, K, P): row k of each sample's ∂out_n/∂δ for every output coordinate k of ``out`` (B, K).
+
+    One backward per coordinate over the shared graph (on CPU this beats ``is_grads_batched``)."""
+    batch, width = out.shape
+    rows = torch.zeros(batch, width, len(deltas), dtype=out.dtype, device=out.device)
+    cotangent = torch.zeros_like(out)
+    for k in range(width):
+        cotangent.zero_()
+        cotangent[:, k] = 1
+        grads = torch.autograd.grad(out, deltas, grad_outputs=cotangent, retain_graph=True, allow_unused=True)
+        for p, grad in enumerate(grads):
+            if grad is not None:
+                rows[:, k, p] = grad
+    return rows
+
+
+def per_sample_jacobian(
+    model: nn.Module, inputs: torch.Tensor, names: list[str], element: int = 0, generic: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """J (B, C, P) = ∂logits_n/∂θ_p for element ``element`` of each named tensor, and the logits (B, C).
+
+    Runs one forward and K = min(C, input width of a final ``nn.Linear`` head) batched backward
+    products; computation stays in the model's dtype. ``generic=True`` computes every tangent with
+    ``torch.func.jvp`` instead of the closed forms for Conv2d/Linear/BatchNorm (for testing)."""
+    batch = inputs.shape[0]
+    hooks = _DeltaHooks(model, names, batch, element, inputs.device, inputs.dtype, generic)
+    heads = []
+    recorder = [
+        m.register_forward_hook(lambda m, args, out: heads.append((m, args[0], out)))
+        for m in model.modules()
+        if isinstance(m, nn.Linear)
+    ]
+    try:
+        with _frozen(model):
+            logits = logits_of(model(inputs))
+            head = heads[-1] if heads and heads[-1][2] is logits else None
+            if head is not None and head[0].in_features < logits.shape[1]:
+                module, features, _ = head
+                upstream = _vjp_rows(features, hooks.deltas)
+                jac = torch.einsum("cd,bdp->bcp", module.weight.detach(), upstream)
+                head_params = {id(param) for param in module.parameters(recurse=False)}
+                params = dict(model.named_parameters())
+                for p, name in enumerate(names):
+                    if id(params[name]) in head_params and p in hooks.tangents:
+                        channels, part = hooks.tangents[p]
+                        jac[:, channels, p] = part
+            else:
+                jac = _vjp_rows(logits, hooks.deltas)
+    finally:
+        hooks.remove()
+        for handle in recorder:
+            handle.remove()
+    return jac.detach(), logits.detach()
+
+
+# ----------------------------------------------------------------------------- Fisher and spectrum
+
+
+def smoothed_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """p = softmax·(1−α) + α/C with α = 0.05 rounded to float16, in the logits' dtype (B, C)."""
+    classes = logits.shape[1]
+    return torch.softmax(logits, dim=1) * (1 - ALPHA_FP16) + ALPHA_FP16 / classes
+
+
+def reference_cholesky(logits: torch.Tensor) -> torch.Tensor:
+    """The authors' L (B, C, C) with L Lᵀ = diag(p) − p pᵀ, built with their float ops (Tanabe & Sagae
+    1992: L_jj = d_j, L_ij = −p_i d_j / q_j for i > j, q = 1 − cumsum p; the last column is 0)."""
+    alpha = torch.tensor(0.05, dtype=torch.float16, device=logits.device)
+    classes = logits.shape[1]
+    prob = torch.softmax(logits, dim=1) * (1 - alpha) + alpha / classes
+    q = 1 - torch.cumsum(prob, dim=1)
+    q[:, -1] = 0
+    q_shift = torch.roll(q, shifts=1, dims=1)
+    q_shift[:, 0] = 1
+    d = torch.sqrt(prob * q / q_shift)
+    lower = torch.nan_to_num(-prob.unsqueeze(2) / q.unsqueeze(1), neginf=0.0)
+    eye = torch.eye(classes, dtype=logits.dtype, device=logits.device)
+    strict_lower = torch.tril(torch.ones(classes, classes, dtype=logits.dtype, device=logits.device), diagonal=-1)
+    lower = lower * strict_lower + eye
+    return lower * d.unsqueeze(1)
+
+
+def fisher_matrix(jac: torch.Tensor, logits: torch.Tensor, mode: str = "exact") -> torch.Tensor:
+    """F (P, P) from J (B, C, P) and logits (B, C): float64 true Fisher, or the authors' float32 matrix."""
+    if mode == "reference":
+        factor = reference_cholesky(logits.float())
+        scaled = torch.matmul(factor, jac.float())
+        return torch.mean(torch.matmul(scaled.transpose(1, 2), scaled), dim=0)
+    if mode != "exact":
+        raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+    jac = jac.double()
+    prob = smoothed_softmax(logits.double())
+    weighted = jac * prob.sqrt().unsqueeze(2)
+    mean_row = torch.einsum("bc,bcp->bp", prob, jac)
+    second = torch.einsum("bcp,bcq->pq", weighted, weighted)
+    return (second - mean_row.T @ mean_row) / jac.shape[0]
+
+
+def quantile_levels(n_quantiles: int) -> list[float]:
+    """9 → deciles 0.1…0.9 (NB201 code); 11 → 0.0…1.0, deciles plus min and max (MobileNetV2 code)."""
+    if n_quantiles not in N_QUANTILES:
+        raise ValueError(f"n_quantiles must be one of {N_QUANTILES}, got {n_quantiles}")
+    return [i / 10 for i in range(1, 10)] if n_quantiles == 9 else [i / 10 for i in range(11)]
+
+
+def spectrum_entropy(fisher: torch.Tensor, n_quantiles: int = 9, mode: str = "exact"):
+    """``(entropy, quantiles, eigenvalues)`` of F, eigenvalues descending.
+
+    exact: float64 ``eigvalsh`` with round-off negatives set to 0, numpy linear quantiles.
+    reference: float32 ``torch.svd(F).S``, ``torch.quantile`` at float32 levels, float32 entropy."""
+    levels = quantile_levels(n_quantiles)
+    if mode == "reference":
+        lambdas = torch.linalg.svd(fisher.float().cpu()).S
+        start, stop = (0.1, 1.0) if n_quantiles == 9 else (0.0, 1.1)
+        q = torch.quantile(lambdas, torch.arange(start, stop, 0.1))
+        t = q / (torch.linalg.norm(q, ord=1).item() + 1e-10)
+        entropy = -(t * torch.log(t + 1e-10)).sum().item()
+        return entropy, q.double().numpy(), lambdas.double().numpy()
+    lambdas = np.clip(np.linalg.eigvalsh(fisher.double().cpu().numpy())[::-1], 0.0, None)
+    q = np.quantile(lambdas, levels)
+    t = q / (np.abs(q).sum() + 1e-10)
+    return float(-(t * np.log(t + 1e-10)).sum()), q, lambdas
+
+
+def _invalid(reason: str, dim: int, mode: str, started: float, names: list[str]) -> VKDNWResult:
+    empty = np.zeros(0)
+    return VKDNWResult(
+        entropy=math.nan, dim=dim, score=math.nan, deciles=empty, eigenvalues=empty,
+        fisher=np.zeros((0, 0)), valid=False, reason=reason, seconds=time.perf_counter() - started,
+        n_sampled=len(names), mode=mode, sampled=names,
+    )  # fmt: skip
+
+
+def vkdnw_score(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    *,
+    mode: str = "reference",
+    n_tensors: int = 128,
+    tensor_policy: str = "first",
+    n_quantiles: int = 9,
+) -> VKDNWResult:
+    """VKDNW of ``model`` on ``inputs`` (B, …), model and inputs on one device, model in eval mode.
+
+    Invalid networks (non-finite logits or Fisher, fewer than 2 sampled tensors) give
+    ``valid=False`` with a ``reason`` instead of raising; bad arguments raise ``ValueError``."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+    quantile_levels(n_quantiles)
+    names = select_tensors(model, n_tensors, tensor_policy)
+    started = time.perf_counter()
+    dim = len(list(model.named_parameters()))
+    if len(names) < 2:
+        return _invalid(f"only {len(names)} parameter tensor(s) to sample; VKDNW needs at least 2", dim, mode, started, names)
+    jac, logits = per_sample_jacobian(model, inputs, names)
+    if not torch.isfinite(logits).all():
+        return _invalid("non-finite logits", dim, mode, started, names)
+    fisher = fisher_matrix(jac, logits, mode)
+    if not torch.isfinite(fisher).all():
+        return _invalid("non-finite Fisher matrix", dim, mode, started, names)
+    entropy, deciles, eigenvalues = spectrum_entropy(fisher, n_quantiles, mode)
+    if not math.isfinite(entropy):
+        return _invalid("non-finite entropy", dim, mode, started, names)
+    return VKDNWResult(
+        entropy=entropy, dim=dim, score=dim + entropy, deciles=deciles, eigenvalues=eigenvalues,
+        fisher=fisher.double().cpu().numpy(), valid=True, seconds=time.perf_counter() - started,
+        n_sampled=len(names), mode=mode, sampled=names,
+    )  # fmt: skip
+
+
+def vkdnw_single_rank(results) -> np.ndarray:
+    """Ranks (1 = worst, n = best; ties averaged as scipy ``rankdata(method="average")``) ordering a
+    collection lexicographically by (dim, entropy). ``results``: VKDNWResults or ``(dim, entropy)``
+    pairs; invalid or NaN entries rank last."""
+    from scipy.stats import rankdata
+
+    pairs = np.array(
+        [(r.dim, r.entropy if r.valid else math.nan) if isinstance(r, VKDNWResult) else tuple(r) for r in results],
+        dtype=float,
+    ).reshape(-1, 2)
+    bad = ~np.isfinite(pairs).all(axis=1)
+    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+    order = np.concatenate([order[bad[order]], order[~bad[order]]])
+    keys = np.empty(len(pairs))
+    keys[order] = np.arange(len(pairs))
+    # Equal (dim, entropy) pairs share a key, so rankdata averages them.
+    for i in range(1, len(order)):
+        a, b = order[i - 1], order[i]
+        if not bad[a] and not bad[b] and (pairs[a] == pairs[b]).all():
+            keys[b] = keys[a]
+    keys[bad] = -1
+    return rankdata(keys, method="average")
