@@ -298,7 +298,8 @@ def smoothed_softmax(logits: torch.Tensor) -> torch.Tensor:
 
 def reference_cholesky(logits: torch.Tensor) -> torch.Tensor:
     """The authors' L (B, C, C) with L Lᵀ = diag(p) − p pᵀ, built with their float ops (Tanabe & Sagae
-    1992: L_jj = d_j, L_ij = −p_i d_j / q_j for i > j, q = 1 − cumsum p; the last column is 0)."""
+    1992: L_jj = d_j, L_ij = −p_i d_j / q_j for i > j, q = 1 − cumsum p; the last column is 0).
+    As in their code, 1 − α and α / C are evaluated in float16, so p sums to 1 only approximately."""
     alpha = torch.tensor(0.05, dtype=torch.float16, device=logits.device)
     classes = logits.shape[1]
     prob = torch.softmax(logits, dim=1) * (1 - alpha) + alpha / classes
@@ -315,10 +316,11 @@ def reference_cholesky(logits: torch.Tensor) -> torch.Tensor:
 
 
 def fisher_matrix(jac: torch.Tensor, logits: torch.Tensor, mode: str = "exact") -> torch.Tensor:
-    """F (P, P) from J (B, C, P) and logits (B, C): float64 true Fisher, or the authors' float32 matrix."""
+    """F (P, P) from J (B, C, P) and logits (B, C): the true Fisher accumulated in float64, or the
+    authors' matrix in the model's dtype (float32 for a float32 model, as their code)."""
     if mode == "reference":
-        factor = reference_cholesky(logits.float())
-        scaled = torch.matmul(factor, jac.float())
+        factor = reference_cholesky(logits)
+        scaled = torch.matmul(factor, jac)
         return torch.mean(torch.matmul(scaled.transpose(1, 2), scaled), dim=0)
     if mode != "exact":
         raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
@@ -341,12 +343,13 @@ def spectrum_entropy(fisher: torch.Tensor, n_quantiles: int = 9, mode: str = "ex
     """``(entropy, quantiles, eigenvalues)`` of F, eigenvalues descending.
 
     exact: float64 ``eigvalsh`` with round-off negatives set to 0, numpy linear quantiles.
-    reference: float32 ``torch.svd(F).S``, ``torch.quantile`` at float32 levels, float32 entropy."""
+    reference: ``torch.svd(F).S`` (singular values), ``torch.quantile`` at ``torch.arange`` levels,
+    all in F's dtype as the authors' code."""
     levels = quantile_levels(n_quantiles)
     if mode == "reference":
-        lambdas = torch.linalg.svd(fisher.float().cpu()).S
+        lambdas = torch.linalg.svd(fisher.cpu()).S
         start, stop = (0.1, 1.0) if n_quantiles == 9 else (0.0, 1.1)
-        q = torch.quantile(lambdas, torch.arange(start, stop, 0.1))
+        q = torch.quantile(lambdas, torch.arange(start, stop, 0.1, dtype=lambdas.dtype).clamp(max=1.0))
         t = q / (torch.linalg.norm(q, ord=1).item() + 1e-10)
         entropy = -(t * torch.log(t + 1e-10)).sum().item()
         return entropy, q.double().numpy(), lambdas.double().numpy()
@@ -403,9 +406,9 @@ def vkdnw_score(
 
 
 def vkdnw_single_rank(results) -> np.ndarray:
-    """Ranks (1 = worst, n = best; ties averaged as scipy ``rankdata(method="average")``) ordering a
-    collection lexicographically by (dim, entropy). ``results``: VKDNWResults or ``(dim, entropy)``
-    pairs; invalid or NaN entries rank last."""
+    """Ranks (1 = worst, n = best) ordering a collection lexicographically by (dim, entropy); equal
+    pairs share the average rank (scipy ``rankdata(method="average")``). ``results``: VKDNWResults or
+    ``(dim, entropy)`` pairs; invalid or NaN entries rank last (tied among themselves)."""
     from scipy.stats import rankdata
 
     pairs = np.array(
@@ -413,14 +416,6 @@ def vkdnw_single_rank(results) -> np.ndarray:
         dtype=float,
     ).reshape(-1, 2)
     bad = ~np.isfinite(pairs).all(axis=1)
-    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
-    order = np.concatenate([order[bad[order]], order[~bad[order]]])
-    keys = np.empty(len(pairs))
-    keys[order] = np.arange(len(pairs))
-    # Equal (dim, entropy) pairs share a key, so rankdata averages them.
-    for i in range(1, len(order)):
-        a, b = order[i - 1], order[i]
-        if not bad[a] and not bad[b] and (pairs[a] == pairs[b]).all():
-            keys[b] = keys[a]
-    keys[bad] = -1
-    return rankdata(keys, method="average")
+    dims = rankdata(np.where(bad, -np.inf, pairs[:, 0]), method="dense")
+    entropies = rankdata(np.where(bad, -np.inf, pairs[:, 1]), method="dense")
+    return rankdata(dims * (len(pairs) + 1) + entropies, method="average")

@@ -1,0 +1,120 @@
+"""VKDNW engine vs a naive ``vmap(jacrev)`` of the same quantity, side by side in one run.
+
+For each of N seeded random NB201 architectures (batch 64, authors' init and input protocol) it
+times, in separate child processes (so peak RSS is per method): the engine (``vkdnw_score``,
+reference mode), the naive vmap(jacrev) Jacobian + the same Fisher/spectrum, and the floor
+"1 forward + K input-gradient backward passes" (K = min(C, 64)). Prints medians and ratios.
+
+    python benchmarks/speed.py --archs 20 --dataset cifar10 [--threads 2] [--naive-archs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+
+def measure(method: str, arch: str, dataset: str, threads: int) -> dict:
+    import torch
+
+    from vkdnw_plugin.spaces.nb201 import dataset_shape, nb201_network
+    from vkdnw_plugin.vkdnw import fisher_matrix, logits_of, reference_setup, select_tensors, spectrum_entropy, vkdnw_score
+
+    torch.set_num_threads(threads)
+    classes, res = dataset_shape(dataset)
+    model, x = reference_setup(lambda: nb201_network(arch, classes), 0, (64, 3, res, res))
+    start = time.perf_counter()
+    if method == "engine":
+        entropy = vkdnw_score(model, x, mode="reference").entropy
+    elif method == "naive":
+        from torch.func import functional_call, jacrev, vmap
+
+        names = select_tensors(model)
+        params = {k: v.detach() for k, v in model.named_parameters()}
+        buffers = {k: v.detach() for k, v in model.named_buffers()}
+
+        def per_sample(sample):
+            def logits(picked):
+                full = dict(params)
+                for name, value in picked.items():
+                    flat = full[name].flatten().clone()
+                    flat[0] = value[0]
+                    full[name] = flat.view_as(params[name])
+                return logits_of(functional_call(model, (full, buffers), (sample.unsqueeze(0),))).squeeze(0)
+
+            return jacrev(logits)({n: params[n].flatten()[:1] for n in names})
+
+        jac_dict = vmap(per_sample)(x)
+        jac = torch.cat([jac_dict[n].flatten(2) for n in names], dim=2)
+        with torch.no_grad():
+            logits = logits_of(model(x))
+        entropy = spectrum_entropy(fisher_matrix(jac, logits, "reference"), 9, "reference")[0]
+    else:  # floor: one forward with grad, K backward passes to the input only
+        for p in model.parameters():
+            p.requires_grad_(False)
+        x.requires_grad_(True)
+        logits = logits_of(model(x))
+        for k in range(min(classes, 64)):
+            torch.autograd.grad(logits[:, k].sum(), x, retain_graph=True)
+        entropy = float("nan")
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "peak_rss_mb": peak_mb, "entropy": entropy}
+
+
+def child(method, arch, dataset, threads) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", method, arch, dataset, str(threads)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        print(json.dumps(measure(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))))
+        return
+    from vkdnw_plugin.spaces.nb201 import OPS, NB201Arch
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--archs", type=int, default=20)
+    parser.add_argument("--naive-archs", type=int, default=5, help="naive vmap(jacrev) on the first N archs only")
+    parser.add_argument("--dataset", default="cifar10")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    archs = [NB201Arch(tuple(rng.choice(OPS) for _ in range(6))).arch_str for _ in range(args.archs)]
+    rows = []
+    for i, arch in enumerate(archs):
+        row = {"arch": arch, "engine": child("engine", arch, args.dataset, args.threads)}
+        row["floor"] = child("floor", arch, args.dataset, args.threads)
+        if i < args.naive_archs:
+            row["naive"] = child("naive", arch, args.dataset, args.threads)
+        rows.append(row)
+        naive = row.get("naive", {}).get("seconds", float("nan"))
+        print(
+            f"{i:2d} engine {row['engine']['seconds']:6.2f}s {row['engine']['peak_rss_mb']:6.0f}MB  "
+            f"floor {row['floor']['seconds']:6.2f}s  naive {naive:6.2f}s  {arch}",
+            flush=True,
+        )
+    med = lambda key, field: statistics.median(r[key][field] for r in rows if key in r)  # noqa: E731
+    paired = [r for r in rows if "naive" in r]
+    print(f"\n{args.dataset}, batch 64, {len(rows)} archs, {args.threads} threads")
+    print(f"engine  median {med('engine', 'seconds'):.2f} s, peak RSS median {med('engine', 'peak_rss_mb'):.0f} MB, max {max(r['engine']['peak_rss_mb'] for r in rows):.0f} MB")
+    print(f"floor   median {med('floor', 'seconds'):.2f} s (1 forward + K input backward passes)")
+    print(f"engine / floor  median ratio {statistics.median(r['engine']['seconds'] / r['floor']['seconds'] for r in rows):.2f}")
+    if paired:
+        print(f"naive   median {med('naive', 'seconds'):.2f} s, peak RSS median {med('naive', 'peak_rss_mb'):.0f} MB ({len(paired)} archs)")
+        print(f"naive / engine  median speed-up {statistics.median(r['naive']['seconds'] / r['engine']['seconds'] for r in paired):.1f}x, "
+              f"max |entropy difference| {max(abs(r['naive']['entropy'] - r['engine']['entropy']) for r in paired):.1e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from vkdnw_plugin.cli import main
+from vkdnw_plugin.spaces.nb201 import nb201_network
+from vkdnw_plugin.vkdnw import init_like_reference, vkdnw_score
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "vkdnw_plugin.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_score_json_matches_a_seeded_direct_computation(capsys):
+    arch = "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|nor_conv_1x1~1|skip_connect~2|"
+    assert main(["score", "--arch", arch, "--seeds", "3", "--batch", "8", "--mode", "exact", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    # Independent replay of the documented protocol: seed, build, Kaiming init, torch.randn input.
+    torch.manual_seed(3)
+    model = init_like_reference(nb201_network(arch, 10))
+    inputs = torch.randn(8, 3, 32, 32)
+    expected = vkdnw_score(model, inputs, mode="exact")
+    run = report["runs"][0]
+    assert run["entropy"] == pytest.approx(expected.entropy, abs=1e-9) and run["dim"] == expected.dim
+    assert report["mean"]["score"] == pytest.approx(expected.score, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--arch", "|conv5x5~0|+|none~0|none~1|+|none~0|none~1|none~2|"], "conv5x5"),
+        (["--arch", "99999"], "99999"),
+        (["--arch", "0", "--dataset", "mnist"], "mnist"),
+        (["--arch", "0", "--device", "cuda"] if not torch.cuda.is_available() else ["--arch", "0", "--batch", "0"], "--"),
+        (["--space", "nas-bench-macro", "--arch", "0123"], "0123"),
+    ],
+)
+def test_bad_input_is_one_line_with_exit_2(args, words):
+    proc = run_cli("score", *args)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0] and "Traceback" not in proc.stderr

@@ -1,0 +1,118 @@
+"""``vkdnw`` console script: ``score`` one architecture, ``evaluate`` a search space, ``nni-report``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+
+import torch
+from tqdm import tqdm
+
+from .vkdnw import MODES, N_QUANTILES, TENSOR_POLICIES, reference_setup, vkdnw_score
+
+SPACES = ("nb201", "nas-bench-macro")
+# The authors' NB201 code samples the first tensors and uses deciles; their MobileNetV2 code
+# samples tensors at random and adds min and max.
+SPACE_DEFAULTS = {"nb201": ("first", 9), "nas-bench-macro": ("random", 11)}
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise CliError(f"--device {name}: CUDA is not available in this torch build ({torch.__version__}) or no GPU is visible")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise CliError(f"--device {name!r}: expected cpu, cuda or cuda:N") from None
+
+
+def space_builder(space: str, arch: str, dataset: str):
+    """``(build, canonical arch text, num_classes, resolution)`` for one architecture of a space."""
+    if space == "nb201":
+        from .spaces.nb201 import dataset_shape, nb201_network, parse_arch
+
+        parsed = parse_arch(arch)
+        num_classes, resolution = dataset_shape(dataset)
+        return (lambda: nb201_network(parsed, num_classes=num_classes)), parsed.arch_str, num_classes, resolution
+    from .spaces.mbv2 import nas_bench_macro_network, parse_code
+
+    parse_code(arch)
+    if dataset != "cifar10":
+        raise CliError(f"--dataset {dataset!r}: NAS-Bench-Macro is a CIFAR-10 benchmark; use cifar10")
+    return (lambda: nas_bench_macro_network(arch, num_classes=10)), arch, 10, 32
+
+
+def cmd_score(args) -> int:
+    policy, quantiles = SPACE_DEFAULTS[args.space]
+    policy = args.tensor_policy or policy
+    quantiles = args.quantiles or quantiles
+    device = resolve_device(args.device)
+    build, arch_text, num_classes, resolution = space_builder(args.space, args.arch, args.dataset)
+    if args.batch < 1:
+        raise CliError(f"--batch {args.batch}: must be a positive integer")
+    runs = []
+    for seed in tqdm(args.seeds, desc="seeds", disable=None if len(args.seeds) > 1 else True, file=sys.stderr):
+        model, inputs = reference_setup(build, seed, (args.batch, 3, resolution, resolution), device)
+        result = vkdnw_score(model, inputs, mode=args.mode, tensor_policy=policy, n_quantiles=quantiles)
+        runs.append(
+            {"seed": seed, "entropy": result.entropy, "dim": result.dim, "score": result.score,
+             "valid": result.valid, "reason": result.reason, "seconds": round(result.seconds, 3)}
+        )  # fmt: skip
+    valid = [r for r in runs if r["valid"]]
+    mean = {
+        key: statistics.fmean(r[key] for r in valid) if valid else float("nan") for key in ("entropy", "dim", "score")
+    }
+    report = {
+        "space": args.space, "arch": arch_text, "dataset": args.dataset, "mode": args.mode,
+        "batch": args.batch, "tensor_policy": policy, "n_quantiles": quantiles, "runs": runs, "mean": mean,
+    }  # fmt: skip
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{arch_text}  {args.dataset}  mode={args.mode}  batch={args.batch}")
+    print(f"{'seed':>6} {'entropy':>10} {'dim':>6} {'score':>12} {'seconds':>8}  note")
+    for r in runs:
+        print(f"{r['seed']:>6} {r['entropy']:>10.6f} {r['dim']:>6} {r['score']:>12.6f} {r['seconds']:>8.2f}  {r['reason']}")
+    print(f"{'mean':>6} {mean['entropy']:>10.6f} {mean['dim']:>6.0f} {mean['score']:>12.6f}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vkdnw", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    score = commands.add_parser("score", help="VKDNW of one architecture over several seeds")
+    score.add_argument("--space", choices=SPACES, default="nb201")
+    score.add_argument("--arch", required=True, help="NB201 arch string, index or NASLib tuple; NAS-Bench-Macro code")
+    score.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or ImageNet16-120")
+    score.add_argument("--seeds", type=int, nargs="+", default=[0])
+    score.add_argument("--mode", choices=MODES, default="reference")
+    score.add_argument("--batch", type=int, default=64)
+    score.add_argument("--device", default="cpu")
+    score.add_argument("--tensor-policy", choices=TENSOR_POLICIES, help="default: first (nb201), random (nas-bench-macro)")
+    score.add_argument("--quantiles", type=int, choices=N_QUANTILES, help="default: 9 (nb201), 11 (nas-bench-macro)")
+    score.add_argument("--json", action="store_true", help="print one JSON document")
+    score.set_defaults(run=cmd_score)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (CliError, ValueError, FileNotFoundError) as error:
+        print(f"vkdnw {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"vkdnw {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
