@@ -82,6 +82,54 @@ def cmd_score(args) -> int:
     return 0
 
 
+def parse_seeds(text: str) -> list[int]:
+    """``1..5`` → [1, 2, 3, 4, 5]; ``0,3`` → [0, 3]."""
+    try:
+        if ".." in text:
+            low, high = text.split("..")
+            return list(range(int(low), int(high) + 1))
+        return [int(s) for s in text.split(",")]
+    except ValueError:
+        raise CliError(f"--seeds {text!r}: expected A..B or comma-separated integers") from None
+
+
+def cmd_evaluate(args) -> int:
+    from pathlib import Path
+
+    from .benchmarks import load_nb201_table, select_archs
+    from .cache import ResultCache
+    from .evaluate import EvaluateConfig, available_proxies, evaluate, import_scores
+    from .spaces.nb201 import dataset_shape
+
+    dataset_shape(args.dataset)
+    known = available_proxies()
+    proxies = [p.strip() for p in args.proxies.split(",") if p.strip()]
+    unknown = [p for p in proxies if p not in known]
+    if unknown:
+        raise CliError(f"--proxies: unknown {', '.join(unknown)}; expected any of {', '.join(known)}")
+    modes = [m.strip() for m in args.mode.split(",")]
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise CliError(f"--mode: unknown {', '.join(bad)}; expected reference, exact or reference,exact")
+    table = load_nb201_table(args.table)
+    archs = list(select_archs(table, args.archs, seed=args.sample_seed).arch_str)
+    imported = {}
+    for source in args.import_scores or []:
+        imported.update(import_scores(source, args.dataset))
+    config = EvaluateConfig(
+        dataset=args.dataset, proxies=proxies, archs=archs, seeds=parse_seeds(args.seeds), modes=modes,
+        batch=args.batch, workers=args.workers, imported=imported,
+    )  # fmt: skip
+    cache = ResultCache(args.cache)
+    try:
+        metrics = evaluate(config, cache, table, Path(args.out), n_boot=args.bootstrap)
+    finally:
+        cache.close()
+    print(metrics[["n", "kt", "spr", "ndcg", "regret@1", "regret@10"]].round(4).to_string())
+    print(f"wrote {args.out}/report.md, metrics.csv, scores.csv and plots")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vkdnw", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -98,6 +146,23 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--quantiles", type=int, choices=N_QUANTILES, help="default: 9 (nb201), 11 (nas-bench-macro)")
     score.add_argument("--json", action="store_true", help="print one JSON document")
     score.set_defaults(run=cmd_score)
+
+    ev = commands.add_parser("evaluate", help="score many NB201 networks with many proxies and compare with ground truth")
+    ev.add_argument("--space", choices=("nb201",), default="nb201")
+    ev.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or ImageNet16-120")
+    ev.add_argument("--proxies", default="vkdnw_single,vkdnw_agg,flops", help="comma-separated; see error text for the list")
+    ev.add_argument("--archs", default="sample:100", help="all, unique, sample:N (seeded, from the unique set), sample:N@all")
+    ev.add_argument("--sample-seed", type=int, default=0)
+    ev.add_argument("--seeds", default="0", help="network init/input seeds: A..B or a,b,c (scores are averaged)")
+    ev.add_argument("--mode", default="reference", help="reference, exact or reference,exact (shares one Jacobian)")
+    ev.add_argument("--batch", type=int, default=64)
+    ev.add_argument("--workers", type=int, default=1, help="worker processes; torch threads are split between them")
+    ev.add_argument("--cache", default="vkdnw_cache.sqlite", help="SQLite cache: results are written as they complete")
+    ev.add_argument("--out", default="vkdnw_eval", help="output folder")
+    ev.add_argument("--table", help="NB201 table csv (default: $VKDNW_NB201_TABLE or the shared copy)")
+    ev.add_argument("--import-scores", action="append", help="NASLib zc json or Suite-Zero csv/dataset; repeatable")
+    ev.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for the confidence intervals")
+    ev.set_defaults(run=cmd_evaluate)
     return parser
 
 
@@ -106,7 +171,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (CliError, ValueError, FileNotFoundError) as error:
+    except (CliError, ValueError, FileNotFoundError, ImportError) as error:
         print(f"vkdnw {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

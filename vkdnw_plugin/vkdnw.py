@@ -381,28 +381,51 @@ def vkdnw_score(
 
     Invalid networks (non-finite logits or Fisher, fewer than 2 sampled tensors) give
     ``valid=False`` with a ``reason`` instead of raising; bad arguments raise ``ValueError``."""
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+    return vkdnw_scores(model, inputs, modes=(mode,), n_tensors=n_tensors, tensor_policy=tensor_policy,
+                        n_quantiles=n_quantiles)[mode]  # fmt: skip
+
+
+def vkdnw_scores(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    *,
+    modes=MODES,
+    n_tensors: int = 128,
+    tensor_policy: str = "first",
+    n_quantiles: int = 9,
+) -> dict[str, VKDNWResult]:
+    """:func:`vkdnw_score` for several modes from one shared Jacobian: ``{mode: VKDNWResult}``."""
+    for mode in modes:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
     quantile_levels(n_quantiles)
     names = select_tensors(model, n_tensors, tensor_policy)
     started = time.perf_counter()
     dim = len(list(model.named_parameters()))
     if len(names) < 2:
-        return _invalid(f"only {len(names)} parameter tensor(s) to sample; VKDNW needs at least 2", dim, mode, started, names)
+        reason = f"only {len(names)} parameter tensor(s) to sample; VKDNW needs at least 2"
+        return {mode: _invalid(reason, dim, mode, started, names) for mode in modes}
     jac, logits = per_sample_jacobian(model, inputs, names)
     if not torch.isfinite(logits).all():
-        return _invalid("non-finite logits", dim, mode, started, names)
-    fisher = fisher_matrix(jac, logits, mode)
-    if not torch.isfinite(fisher).all():
-        return _invalid("non-finite Fisher matrix", dim, mode, started, names)
-    entropy, deciles, eigenvalues = spectrum_entropy(fisher, n_quantiles, mode)
-    if not math.isfinite(entropy):
-        return _invalid("non-finite entropy", dim, mode, started, names)
-    return VKDNWResult(
-        entropy=entropy, dim=dim, score=dim + entropy, deciles=deciles, eigenvalues=eigenvalues,
-        fisher=fisher.double().cpu().numpy(), valid=True, seconds=time.perf_counter() - started,
-        n_sampled=len(names), mode=mode, sampled=names,
-    )  # fmt: skip
+        return {mode: _invalid("non-finite logits", dim, mode, started, names) for mode in modes}
+    shared_seconds = time.perf_counter() - started
+    results = {}
+    for mode in modes:
+        mode_started = time.perf_counter() - shared_seconds
+        fisher = fisher_matrix(jac, logits, mode)
+        if not torch.isfinite(fisher).all():
+            results[mode] = _invalid("non-finite Fisher matrix", dim, mode, mode_started, names)
+            continue
+        entropy, deciles, eigenvalues = spectrum_entropy(fisher, n_quantiles, mode)
+        if not math.isfinite(entropy):
+            results[mode] = _invalid("non-finite entropy", dim, mode, mode_started, names)
+            continue
+        results[mode] = VKDNWResult(
+            entropy=entropy, dim=dim, score=dim + entropy, deciles=deciles, eigenvalues=eigenvalues,
+            fisher=fisher.double().cpu().numpy(), valid=True, seconds=time.perf_counter() - mode_started,
+            n_sampled=len(names), mode=mode, sampled=names,
+        )  # fmt: skip
+    return results
 
 
 def vkdnw_single_rank(results) -> np.ndarray:

@@ -1,0 +1,142 @@
+"""Rankings of a collection of networks: VKDNW_single, VKDNW_agg and model-driven ranking.
+
+Every function takes scores where *higher is better* and returns values where higher is better.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from .spaces.nb201 import OPS, STRING_EDGES, parse_arch
+
+# VKDNW_agg components (paper eq. 15): V vkdnw_single, J jacov, E AZ-NAS expressivity,
+# T AZ-NAS trainability, F FLOPs.
+AGG_COMPONENTS = ("vkdnw_single", "jacov", "az_expressivity", "az_trainability", "flops")
+FEATURE_SETS = ("a", "b", "c")
+
+
+def single_key(dim, entropy, n_quantiles: int = 9) -> float:
+    """A scalar ordered exactly like (dim, entropy) lexicographically: dim + entropy / (2 ln n_q),
+    as entropy of n_q values lies in [0, ln n_q]. NaN when either is missing."""
+    return float(dim) + float(entropy) / (2 * math.log(n_quantiles))
+
+
+def log_ranks(values) -> np.ndarray:
+    """log(rank / N) with rank N = best (scipy ``rankdata(method="average")``: ties share the mean
+    rank); NaN values are the worst, tied among themselves."""
+    values = np.asarray(values, dtype=float)
+    ranks = rankdata(np.where(np.isnan(values), -np.inf, values), method="average")
+    return np.log(ranks / len(values))
+
+
+def aggregate_ranks(scores: Mapping[str, Sequence[float]], components: Sequence[str] | None = None) -> np.ndarray:
+    """VKDNW_agg (AZ-NAS non-linear aggregation, paper eq. 15): Σ_components log(rank / N) inside the
+    collection, rank N = best. ``scores`` maps component name → (N,) scores (higher is better);
+    ``components`` defaults to the paper's V, J, E, T, F. Returns (N,) aggregated scores, higher is better."""
+    components = tuple(components or AGG_COMPONENTS)
+    missing = [c for c in components if c not in scores]
+    if missing:
+        raise ValueError(f"aggregate_ranks: missing component(s) {', '.join(missing)}; got {', '.join(scores) or 'none'}")
+    lengths = {len(scores[c]) for c in components}
+    if len(lengths) != 1:
+        raise ValueError(f"aggregate_ranks: components have different lengths {sorted(lengths)}")
+    return np.sum([log_ranks(scores[c]) for c in components], axis=0)
+
+
+# ----------------------------------------------------------------------------- graph features
+
+
+def nb201_graph_features(arch) -> dict[str, float]:
+    """GRAF-style features of an NB201 cell (``none`` edges removed):
+
+    * ``op_count_<op>``: edges carrying each op (skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3, none);
+    * ``paths_through_<op>``: input→output paths that use at least one edge with that op;
+    * ``paths_total``, ``path_min_len``, ``path_max_len``: number and lengths (in edges) of
+      input→output paths (0 when the cell is disconnected)."""
+    ops = parse_arch(arch).ops
+    features = {f"op_count_{op}": float(sum(o == op for o in ops)) for op in OPS}
+    paths = []
+
+    def walk(node, used):
+        if node == 3:
+            paths.append(used)
+            return
+        for k, (src, dst) in enumerate(STRING_EDGES):
+            if src == node and ops[k] != "none":
+                walk(dst, used + [ops[k]])
+
+    walk(0, [])
+    for op in OPS[1:]:
+        features[f"paths_through_{op}"] = float(sum(op in p for p in paths))
+    features["paths_total"] = float(len(paths))
+    features["path_min_len"] = float(min((len(p) for p in paths), default=0))
+    features["path_max_len"] = float(max((len(p) for p in paths), default=0))
+    return features
+
+
+def model_features(proxy_scores: pd.DataFrame, feature_set: str = "c") -> pd.DataFrame:
+    """Feature table for :class:`ModelDrivenRanker` from per-architecture proxy results.
+
+    ``proxy_scores`` is indexed by NB201 arch string with columns ``vkdnw_q1…`` (FIM eigenvalue
+    quantiles), ``n_layers``, ``flops`` and any other proxies. Feature sets as in the paper:
+    (a) FIM quantiles + n_layers + flops; (b) (a) + every other proxy column; (c) (b) + NB201
+    graph features (:func:`nb201_graph_features`)."""
+    if feature_set not in FEATURE_SETS:
+        raise ValueError(f"unknown feature set {feature_set!r}; expected one of {', '.join(FEATURE_SETS)}")
+    spectrum = [c for c in proxy_scores.columns if c.startswith("vkdnw_q")]
+    needed = ["n_layers", "flops"]
+    missing = [c for c in needed if c not in proxy_scores.columns] + ([] if spectrum else ["vkdnw_q*"])
+    if missing:
+        raise ValueError(f"model_features: proxy table lacks column(s) {', '.join(missing)}")
+    columns = spectrum + needed
+    if feature_set in ("b", "c"):
+        columns += [c for c in proxy_scores.columns if c not in columns]
+    table = proxy_scores[columns].astype(float)
+    if feature_set == "c":
+        graph = pd.DataFrame([nb201_graph_features(a) for a in table.index], index=table.index)
+        table = pd.concat([table, graph], axis=1)
+    return table
+
+
+class ModelDrivenRanker:
+    """Regress accuracy on proxy features (scikit-learn ``RandomForestRegressor`` by default, any
+    sklearn regressor accepted), then rank unseen architectures by the prediction.
+
+    Non-finite feature values are replaced by the training column median."""
+
+    def __init__(self, regressor=None, random_state: int = 0):
+        if regressor is None:
+            from sklearn.ensemble import RandomForestRegressor
+
+            regressor = RandomForestRegressor(n_estimators=500, random_state=random_state, n_jobs=-1)
+        if not (hasattr(regressor, "fit") and hasattr(regressor, "predict")):
+            raise ValueError(f"regressor {regressor!r} needs fit() and predict() (a scikit-learn regressor)")
+        self.regressor = regressor
+        self._fill: pd.Series | None = None
+        self._columns: list[str] | None = None
+
+    def _clean(self, features: pd.DataFrame) -> np.ndarray:
+        frame = pd.DataFrame(features)[self._columns].astype(float).replace([np.inf, -np.inf], np.nan)
+        return frame.fillna(self._fill).fillna(0.0).to_numpy()
+
+    def fit(self, features: pd.DataFrame, accuracy) -> ModelDrivenRanker:
+        """features (N, F) DataFrame; accuracy (N,) in percent."""
+        frame = pd.DataFrame(features)
+        self._columns = list(frame.columns)
+        self._fill = frame.astype(float).replace([np.inf, -np.inf], np.nan).median()
+        self.regressor.fit(self._clean(frame), np.asarray(accuracy, dtype=float))
+        return self
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        """Predicted accuracy (N,), higher is better."""
+        if self._columns is None:
+            raise ValueError("ModelDrivenRanker.predict called before fit")
+        missing = [c for c in self._columns if c not in pd.DataFrame(features).columns]
+        if missing:
+            raise ValueError(f"ModelDrivenRanker.predict: feature column(s) {', '.join(missing)} missing")
+        return self.regressor.predict(self._clean(features))
