@@ -72,10 +72,16 @@ def pair_trainability(g_in: torch.Tensor, g_out: torch.Tensor) -> float:
     return -sigma - 1.0 / (sigma + 1e-6) + 2.0
 
 
-def aznas_statistics(model: nn.Module, inputs: torch.Tensor, *, seed: int = 0, feature_modules=None) -> dict:
-    """``{"expressivity", "progressivity", "trainability", "layer_entropies"}`` of ``model``."""
+def aznas_statistics(
+    model: nn.Module, inputs: torch.Tensor, *, seed: int = 0, feature_modules=None, reinit: bool = True
+) -> dict:
+    """``{"expressivity", "progressivity", "trainability", "layer_entropies"}`` of ``model``.
+
+    ``reinit=False`` keeps the model's own weights instead of the reference's Kaiming-normal
+    fan-in re-initialisation (the copy is still put in train mode)."""
     clone = working_copy(model, train=True)
-    kaiming_normal_fanin_init_(clone, generator(seed + 3))
+    if reinit:
+        kaiming_normal_fanin_init_(clone, generator(seed + 3))
     modules = default_feature_modules(clone) if feature_modules is None else map_modules(model, clone, feature_modules)
     with torch.enable_grad():
         features, _ = extract_features(clone, inputs.detach(), modules)
@@ -100,7 +106,13 @@ def aznas_statistics(model: nn.Module, inputs: torch.Tensor, *, seed: int = 0, f
 
 
 def _build(ctx) -> dict:
-    return aznas_statistics(ctx.model, ctx.inputs, seed=ctx.seed, feature_modules=ctx.options.get("feature_modules"))
+    return aznas_statistics(
+        ctx.model,
+        ctx.inputs,
+        seed=ctx.seed,
+        feature_modules=ctx.options.get("feature_modules"),
+        reinit=ctx.options.get("aznas_reinit", True),
+    )
 
 
 register_artefact("aznas", _build)
