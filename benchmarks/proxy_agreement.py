@@ -7,6 +7,11 @@ Suite-Zero table (NASLib on real CIFAR-10 batches) by Spearman's ρ over the arc
 
     python benchmarks/proxy_agreement.py --n-archs 120            # ~15 min on 1 CPU thread
     python benchmarks/proxy_agreement.py --n-archs 120 --resume   # continue an interrupted run
+    python benchmarks/proxy_agreement.py --n-archs 120 --noise-floor  # also rescore with other seeds
+
+``--noise-floor`` scores every architecture a second time with another weight initialisation,
+input batch and label draw, and reports Spearman ρ between our two runs: the agreement that
+randomness alone allows, to read the Suite-Zero column against.
 
 Scores are appended to ``benchmarks/results/proxy_agreement_cifar10.csv`` as they are computed;
 the report goes to ``benchmarks/results/proxy_agreement_cifar10.md``. Needs the shared data folder
@@ -45,8 +50,10 @@ EXPLANATIONS = {
     "BatchNorm/ReLU/pooling element operations; `naslib_flops` reproduces it exactly (row below).",
     "params": "Exact: identical parameter counts.",
     "l2_norm": "Data-free; differs only by the random initialisation draw.",
-    "synflow": "Data-free (all-ones input, absolute weights, no BatchNorm); differs only by the initialisation draw.",
-    "zen": "Data-free (Gaussian inputs and Gaussian weights drawn inside the proxy); differs only by random draws.",
+    "synflow": "Data-free (all-ones input, absolute weights, no BatchNorm); differs only by the "
+    "initialisation draw.",
+    "zen": "Data-free (Gaussian inputs and Gaussian weights drawn inside the proxy); differs only by "
+    "random draws.",
     "nwot": "Forward-only, label-free; real CIFAR-10 images vs Gaussian noise change the activation "
     "patterns but hardly the ranking.",
     "jacov": "Label-free, but the input-gradient correlations depend on the input distribution: NASLib "
@@ -88,9 +95,14 @@ def main(argv=None) -> int:
     parser.add_argument("--n-archs", type=int, default=120)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core box)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core box)"
+    )
     parser.add_argument("--proxies", nargs="*", default=list(NASLIB_PROXIES))
     parser.add_argument("--resume", action="store_true", help="keep rows already in the scores CSV")
+    parser.add_argument(
+        "--noise-floor", action="store_true", help="rescore with seed+1 and report ours-vs-ours ρ"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "proxy_agreement_cifar10")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -107,7 +119,9 @@ def main(argv=None) -> int:
     done = {}
     if args.resume and csv_path.is_file():
         done = {row["net_str"]: row for row in csv.DictReader(open(csv_path))}
-    columns = ["net", "net_str", *args.proxies] + (["flops_naslib"] if "flops" in args.proxies else []) + ["seconds"]
+    extra = ["flops_naslib"] if "flops" in args.proxies else []
+    rerun = [f"{name}_rerun" for name in args.proxies] if args.noise_floor else []
+    columns = ["net", "net_str", *args.proxies, *extra, "seconds", *rerun]
     mode = "a" if args.resume and csv_path.is_file() else "w"
     try:
         from tqdm import tqdm
@@ -124,6 +138,9 @@ def main(argv=None) -> int:
             if row.net_str in done:
                 continue
             scores = score_arch(eval(row.net), int(row.Index), args.seed, args.batch, args.proxies)
+            if args.noise_floor:
+                again = score_arch(eval(row.net), int(row.Index), args.seed + 1, args.batch, args.proxies)
+                scores.update({f"{name}_rerun": again[name] for name in args.proxies})
             writer.writerow({"net": row.net, "net_str": row.net_str, **scores})
             handle.flush()
 
@@ -142,19 +159,28 @@ def main(argv=None) -> int:
         f"Machine: {platform.machine()} {platform.system()}, torch {torch.__version__}, "
         f"{args.threads} thread(s); mean {merged['seconds'].mean():.1f} s per architecture for all proxies.",
         "",
-        "| proxy | Spearman ρ | NaN (ours) | note |",
-        "| --- | ---: | ---: | --- |",
+        "| proxy | ρ vs Suite-Zero | ρ ours vs ours (other seed) | NaN (ours) | note |",
+        "| --- | ---: | ---: | ---: | --- |",
     ]
+
+    def rho(a: str, b: str) -> float:
+        if b not in merged:
+            return math.nan
+        ok = merged[[a, b]].replace([np.inf, -np.inf], np.nan).dropna()
+        return spearmanr(ok[a], ok[b]).statistic if len(ok) > 2 else math.nan
+
     for name in args.proxies:
-        ok = merged[[name, f"{name}_suite"]].replace([np.inf, -np.inf], np.nan).dropna()
-        rho = spearmanr(ok[name], ok[f"{name}_suite"]).statistic if len(ok) > 2 else math.nan
+        floor = rho(name, f"{name}_rerun")
+        floor_text = "" if math.isnan(floor) else f"{floor:.3f}"
         nan_count = int(merged[name].isna().sum())
-        lines.append(f"| {name} | {rho:.3f} | {nan_count} | {EXPLANATIONS.get(name, '')} |")
+        suite = rho(name, f"{name}_suite")
+        lines.append(f"| {name} | {suite:.3f} | {floor_text} | {nan_count} | {EXPLANATIONS.get(name, '')} |")
         if name == "flops":
             exact = np.abs(merged["flops_naslib"] - merged["flops_suite"]).max()
             rho2 = spearmanr(merged["flops_naslib"], merged["flops_suite"]).statistic
             lines.append(
-                f"| flops (`naslib_flops`) | {rho2:.3f} | 0 | NASLib/tensorwatch convention; max abs difference {exact:.2e} M. |"
+                f"| flops (`naslib_flops`) | {rho2:.3f} | | 0 | NASLib/tensorwatch convention; "
+                f"max abs difference {exact:.2e} M. |"
             )
     report = "\n".join(lines) + "\n"
     args.out.with_suffix(".md").write_text(report)

@@ -115,11 +115,13 @@ def compute_proxies(
         try:
             value = float(spec.fn(model, inputs, targets, context=ctx))
         except Exception as exc:  # noqa: BLE001 - one proxy's failure must not stop the others
-            warnings.warn(f"proxy {spec.name!r} failed ({type(exc).__name__}: {exc}); reporting nan", RuntimeWarning, stacklevel=2)
+            message = f"proxy {spec.name!r} failed ({type(exc).__name__}: {exc}); reporting nan"
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
             value = math.nan
         else:
             if not math.isfinite(value):
-                warnings.warn(f"proxy {spec.name!r} returned {value}; reporting nan", RuntimeWarning, stacklevel=2)
+                message = f"proxy {spec.name!r} returned {value}; reporting nan"
+                warnings.warn(message, RuntimeWarning, stacklevel=2)
                 value = math.nan
         results[spec.name] = value
     ctx.clear()

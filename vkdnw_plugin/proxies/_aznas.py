@@ -36,7 +36,8 @@ def kaiming_normal_fanin_init_(model: nn.Module, gen: torch.Generator | None = N
             if isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)):
                 fan_in = module.weight[0].numel()
                 std = math.sqrt(2.0 / fan_in)
-                module.weight.copy_(torch.randn(module.weight.shape, generator=gen, dtype=module.weight.dtype) * std)
+                draw = torch.randn(module.weight.shape, generator=gen, dtype=module.weight.dtype)
+                module.weight.copy_(draw * std)
                 if module.bias is not None:
                     module.bias.zero_()
             elif isinstance(module, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)):
@@ -82,7 +83,10 @@ def aznas_statistics(
     clone = working_copy(model, train=True)
     if reinit:
         kaiming_normal_fanin_init_(clone, generator(seed + 3))
-    modules = default_feature_modules(clone) if feature_modules is None else map_modules(model, clone, feature_modules)
+    if feature_modules is None:
+        modules = default_feature_modules(clone)
+    else:
+        modules = map_modules(model, clone, feature_modules)
     with torch.enable_grad():
         features, _ = extract_features(clone, inputs.detach(), modules)
         if len(features) < 2:
@@ -93,7 +97,9 @@ def aznas_statistics(
         for i in reversed(range(1, len(features))):
             f_out, f_in = features[i], features[i - 1]
             g_out = torch.randint(0, 2, f_out.shape, generator=gen).to(f_out) * 2.0 - 1.0
-            (g_in,) = torch.autograd.grad(f_out, f_in, grad_outputs=g_out, retain_graph=True, allow_unused=True)
+            (g_in,) = torch.autograd.grad(
+                f_out, f_in, grad_outputs=g_out, retain_graph=True, allow_unused=True
+            )
             if g_in is None:
                 continue  # F_i does not depend on F_{i-1} (parallel branches): no block between them
             scores.append(pair_trainability(g_in, g_out))

@@ -191,7 +191,8 @@ def _shared_pass(ctx: ProxyContext, wanted: set[str]) -> dict[str, object]:
                     else:
                         hess = torch.autograd.grad(z, weights, allow_unused=True)
                     out["grasp"] = [
-                        (w.detach(), torch.zeros_like(w) if h is None else h.detach()) for w, h in zip(weights, hess)
+                        (w.detach(), torch.zeros_like(w) if h is None else h.detach())
+                        for w, h in zip(weights, hess)
                     ]
         return out
     finally:
@@ -225,7 +226,9 @@ def _fisher_per_layer(layers, layer_outputs, act_grads) -> list[tuple[nn.Module,
     return result
 
 
-def ensure_context(model, inputs, targets=None, context: ProxyContext | None = None, **options) -> ProxyContext:
+def ensure_context(
+    model, inputs, targets=None, context: ProxyContext | None = None, **options
+) -> ProxyContext:
     """``context`` if given (it must hold the same model), else a fresh :class:`ProxyContext`."""
     if context is not None:
         if context.model is not model:

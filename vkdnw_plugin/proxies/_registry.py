@@ -35,13 +35,16 @@ def register_proxy(
     needs_labels: bool = False,
     requires: tuple[str, ...] = (),
 ):
-    """Decorator registering ``fn`` as proxy ``name``; the docstring of ``fn`` (or of its module)
-    becomes ``ProxySpec.doc``. Registering a name twice raises ``ValueError``."""
+    """Decorator registering ``fn`` as proxy ``name``; the docstring of its module (which cites the
+    paper and says what the proxy measures), else of ``fn``, becomes ``ProxySpec.doc``.
+    Registering a name twice raises ``ValueError``."""
 
     def decorate(fn: Callable) -> Callable:
         if name in _REGISTRY:
             raise ValueError(f"proxy {name!r} is already registered (by {_REGISTRY[name].fn.__module__})")
-        doc = inspect.getdoc(fn) or inspect.getdoc(inspect.getmodule(fn)) or ""
+        module = inspect.getmodule(fn)
+        module_doc = inspect.getdoc(module) if module is not None and module.__name__ != "__main__" else None
+        doc = module_doc or inspect.getdoc(fn) or ""
         _REGISTRY[name] = ProxySpec(
             name=name,
             fn=fn,

@@ -51,4 +51,5 @@ def epe_nas(model, inputs, targets=None, *, context=None) -> float:
     jac = ctx.get("input_grad")
     logits = ctx.get("logits")
     labels = ctx.targets_for(logits).cpu().numpy()
-    return epe_nas_from_jacobian(jac.reshape(jac.shape[0], -1).double().cpu().numpy(), labels, logits.shape[-1])
+    flat = jac.reshape(jac.shape[0], -1).double().cpu().numpy()
+    return epe_nas_from_jacobian(flat, labels, logits.shape[-1])

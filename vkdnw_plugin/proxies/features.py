@@ -62,7 +62,9 @@ def map_modules(source: nn.Module, target: nn.Module, modules) -> list[nn.Module
     return mapped
 
 
-def extract_features(model: nn.Module, inputs: torch.Tensor, modules=None) -> tuple[list[torch.Tensor], object]:
+def extract_features(
+    model: nn.Module, inputs: torch.Tensor, modules=None
+) -> tuple[list[torch.Tensor], object]:
     """``(features, output)``: the 4-D outputs of ``modules`` (default
     :func:`default_feature_modules`) in call order, and the model's own output."""
     if modules is None:

@@ -20,7 +20,7 @@ from ._registry import register_proxy
 from ._utils import logits_of, remove_batchnorm, weight_layers, working_copy
 
 
-def synflow_sum(model, input_shape) -> float:
+def synflow_sum(model, input_shape, device=None) -> float:
     """The raw SynFlow sum ``Σ |W ⊙ ∂R/∂W|`` (float64) for inputs of shape ``(B, ...)``."""
     clone = working_copy(model, train=False)
     remove_batchnorm(clone)
@@ -29,7 +29,7 @@ def synflow_sum(model, input_shape) -> float:
         for tensor in list(clone.parameters()) + list(clone.buffers()):
             if tensor.is_floating_point():
                 tensor.abs_()
-    ones = torch.ones((1, *tuple(input_shape)[1:]), dtype=torch.float64)
+    ones = torch.ones((1, *tuple(input_shape)[1:]), dtype=torch.float64, device=device)
     with torch.enable_grad():
         total = logits_of(clone(ones)).sum()
         weights = [layer.weight for layer in weight_layers(clone)]
@@ -40,5 +40,5 @@ def synflow_sum(model, input_shape) -> float:
 @register_proxy("synflow", higher_is_better=True)
 def synflow(model, inputs, targets=None, *, context=None) -> float:
     """Natural log of the SynFlow sum."""
-    value = synflow_sum(model, inputs.shape)
+    value = synflow_sum(model, inputs.shape, device=inputs.device)
     return math.log(value) if value > 0 else float("-inf")

@@ -26,7 +26,8 @@ def gaussian_init_(model: nn.Module, gen: torch.Generator) -> None:
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)):
-                module.weight.copy_(torch.randn(module.weight.shape, generator=gen, dtype=module.weight.dtype))
+                draw = torch.randn(module.weight.shape, generator=gen, dtype=module.weight.dtype)
+                module.weight.copy_(draw)
                 if module.bias is not None:
                     module.bias.zero_()
             elif isinstance(module, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)):
@@ -49,7 +50,9 @@ def pre_gap_features(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         for handle in handles:
             handle.remove()
     if not seen:
-        raise ValueError("zen needs a global average pooling layer (nn.AdaptiveAvgPool2d) to read features from")
+        raise ValueError(
+            "zen needs a global average pooling layer (nn.AdaptiveAvgPool2d) to read features from"
+        )
     return seen[-1]
 
 

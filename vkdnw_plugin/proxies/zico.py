@@ -40,7 +40,9 @@ def zico(model, inputs, targets=None, *, context=None, n_splits: int = 2) -> flo
     labels = ctx.labels()
     batch = len(ctx.inputs)
     if batch < 2 * n_splits:
-        raise ValueError(f"zico needs at least {2 * n_splits} samples to split into {n_splits} parts, got {batch}")
+        raise ValueError(
+            f"zico needs at least {2 * n_splits} samples to split into {n_splits} parts, got {batch}"
+        )
     net = ctx.train_copy
     layers = weight_layers(net)
     weights = [layer.weight for layer in layers]
