@@ -191,13 +191,17 @@ def model_driven_scores(wide: pd.DataFrame, accuracy: pd.Series, config: Evaluat
 
 
 def import_scores(source: str, dataset: str) -> dict[str, pd.Series]:
-    """Precomputed proxy scores keyed ``naslib:<proxy>``: NASLib zc json (``*.json``) or a
-    Suite-Zero csv / dataset name; indexed by arch string."""
+    """Precomputed scores of NASLib's built-in proxies, indexed by arch string: ``naslib:<proxy>``
+    from NASLib's zc json (``*.json``), ``suite0:<proxy>`` from a NAS-Bench-Suite-Zero csv or
+    dataset name."""
     from .benchmarks import load_naslib_zc, load_suite_zero
 
-    frame = load_naslib_zc(source, dataset).drop(columns=["val_accuracy"]) if source.endswith(".json") else load_suite_zero(source)
+    if source.endswith(".json"):
+        prefix, frame = "naslib", load_naslib_zc(source, dataset).drop(columns=["val_accuracy"])
+    else:
+        prefix, frame = "suite0", load_suite_zero(source)
     frame = frame.select_dtypes("number")
-    return {f"naslib:{column}": frame[column].astype(float) for column in frame.columns}
+    return {f"{prefix}:{column}": frame[column].astype(float) for column in frame.columns}
 
 
 def metric_table(wide: pd.DataFrame, accuracy: pd.Series, n_boot: int = 200, k: int = 1000) -> pd.DataFrame:

@@ -17,7 +17,7 @@ and called as ``fn(model, inputs, targets=None, *, context=None) -> float``. Con
 
 Registered proxies (NASLib's 13 first): flops, params, synflow, snip, grasp, fisher, grad_norm,
 jacov, l2_norm, plain, epe_nas, nwot, zen; then zico, az_expressivity, az_progressivity,
-az_trainability, n_layers, n_weight_layers.
+az_trainability, n_layers, n_weight_layers; and vkdnw, vkdnw_single.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ from . import (  # noqa: E402,F401  (registration side effects)
     plain,
     snip,
     synflow,
+    vkdnw,
+    vkdnw_single,
     zen,
     zico,
 )

@@ -1,0 +1,28 @@
+"""VKDNW (Týbl & Neumann, CVPR 2025): entropy of the nine normalised deciles of the eigenvalues of
+the empirical Fisher information of one weight from each of the first 128 parameter tensors —
+how evenly an untrained network spreads information over its weights. Reference mode (the
+authors' matrix); :func:`vkdnw_plugin.vkdnw.vkdnw_score` offers the exact Fisher and the other
+variants. The network is scored in eval mode with its current weights.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ..vkdnw import vkdnw_score
+from ._context import ensure_context, register_artefact
+from ._registry import register_proxy
+
+
+def _result(context):
+    model = copy.deepcopy(context.model).eval() if context.model.training else context.model
+    return vkdnw_score(model, context.inputs, mode=context.options.get("vkdnw_mode", "reference"))
+
+
+register_artefact("vkdnw", _result)
+
+
+@register_proxy("vkdnw", higher_is_better=True, requires=("vkdnw",))
+def vkdnw(model, inputs, targets=None, *, context=None) -> float:
+    """VKDNW entropy (NaN for an invalid network)."""
+    return ensure_context(model, inputs, targets, context).get("vkdnw").entropy
