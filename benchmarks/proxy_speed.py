@@ -10,6 +10,7 @@ with ``--out``, writes it to a file.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -69,7 +70,9 @@ def main(argv=None) -> int:
         "",
         f"Batch {args.batch} of 3×32×32, {args.threads} torch thread(s), {platform.machine()} CPU, "
         f"torch {torch.__version__}. Command: `python benchmarks/proxy_speed.py --threads {args.threads}`. "
-        "Each proxy alone pays for its own passes; the last rows compare sharing.",
+        "Each proxy alone pays for its own passes; the last rows compare sharing. "
+        f"Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (machine shared with other "
+        "jobs, so absolute numbers are inflated; ratios are what to read).",
         "",
         "Architectures: " + "; ".join(f"{k} = `{v}`" for k, v in ARCHS.items()),
         "",

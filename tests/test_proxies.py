@@ -539,7 +539,10 @@ def test_suite_zero_agreement_all_naslib_proxies():
     rows, ours = _agreement(100, list(NASLIB_PROXIES))
     for name in ("flops", "params"):
         assert _rho(ours[name], rows[name].to_numpy()) >= 0.99, name
-    for name in ("synflow", "zen", "nwot", "jacov"):
+    for name in ("synflow", "zen", "nwot"):
         assert _rho(ours[name], rows[name].to_numpy()) >= 0.9, name
+    # jacov sits at its randomness floor: two of our own runs agree to ρ ≈ 0.88 (see
+    # benchmarks/results/proxy_agreement_cifar10.md), so 0.9 against NASLib is out of reach.
+    assert _rho(ours["jacov"], rows["jacov"].to_numpy()) >= 0.85
     for name in NASLIB_PROXIES:
         assert np.isfinite(ours[name]).mean() >= 0.95, name

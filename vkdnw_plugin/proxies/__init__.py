@@ -1,7 +1,13 @@
 """Zero-cost NAS proxies: a registry (one module per proxy) and :func:`compute_proxies`.
 
->>> from vkdnw_plugin.proxies import compute_proxies, list_proxies, get_proxy
->>> scores = compute_proxies(model, torch.randn(64, 3, 32, 32), ["nwot", "jacov", "synflow"])
+Example::
+
+    from vkdnw_plugin.proxies import compute_proxies, get_proxy, list_proxies
+    from vkdnw_plugin.spaces.nb201 import nb201_network
+
+    net = nb201_network((2, 2, 0, 4, 2, 0))  # NASLib op tuple, or an arch string / NB201 index
+    scores = compute_proxies(net, torch.randn(64, 3, 32, 32), ["nwot", "jacov", "synflow"])
+    get_proxy("nwot").higher_is_better  # True
 
 Every proxy is registered with ``@register_proxy(name, higher_is_better=..., needs_labels=...)``
 and called as ``fn(model, inputs, targets=None, *, context=None) -> float``. Conventions:

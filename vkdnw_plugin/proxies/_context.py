@@ -157,7 +157,7 @@ def _shared_pass(ctx: ProxyContext, wanted: set[str]) -> dict[str, object]:
 
                 handles.append(layer.register_forward_hook(record))
 
-        with torch.enable_grad():
+        with torch.enable_grad() if (want_jac or want_loss) else torch.no_grad():
             x = inputs.clone().requires_grad_(want_jac)
             logits = logits_of(model(x))
             for handle in handles:
