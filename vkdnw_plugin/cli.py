@@ -118,7 +118,7 @@ def cmd_evaluate(args) -> int:
         imported.update(import_scores(source, args.dataset))
     config = EvaluateConfig(
         dataset=args.dataset, proxies=proxies, archs=archs, seeds=parse_seeds(args.seeds), modes=modes,
-        batch=args.batch, workers=args.workers, imported=imported,
+        batch=args.batch, workers=args.workers, threads=args.threads, imported=imported,
     )  # fmt: skip
     cache = ResultCache(args.cache)
     try:
@@ -157,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--mode", default="reference", help="reference, exact or reference,exact (shares one Jacobian)")
     ev.add_argument("--batch", type=int, default=64)
     ev.add_argument("--workers", type=int, default=1, help="worker processes; torch threads are split between them")
+    ev.add_argument("--threads", type=int, help="torch threads per worker (default: CPU cores / workers)")
     ev.add_argument("--cache", default="vkdnw_cache.sqlite", help="SQLite cache: results are written as they complete")
     ev.add_argument("--out", default="vkdnw_eval", help="output folder")
     ev.add_argument("--table", help="NB201 table csv (default: $VKDNW_NB201_TABLE or the shared copy)")

@@ -34,6 +34,7 @@ class EvaluateConfig:
     modes: list[str]
     batch: int = 64
     workers: int = 1
+    threads: int | None = None
     space: str = "nb201"
     md_train: int = 1024
     imported: dict[str, pd.Series] = field(default_factory=dict)
@@ -114,7 +115,7 @@ def run_scoring(config: EvaluateConfig, cache: ResultCache, progress: bool = Tru
     if not items:
         return 0
     workers = max(1, min(config.workers, len(items)))
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = config.threads or max(1, (os.cpu_count() or 1) // workers)
     bar = tqdm(total=len(items), desc=f"scoring {config.dataset}", unit="net", disable=not progress)
     try:
         if workers == 1:
@@ -206,7 +207,7 @@ def import_scores(source: str, dataset: str) -> dict[str, pd.Series]:
 
 def metric_table(wide: pd.DataFrame, accuracy: pd.Series, n_boot: int = 200, k: int = 1000) -> pd.DataFrame:
     """One row per score column: n, KT, SPR, nDCG@k, regret@1/10 and bootstrap 95 % CIs, each on the
-    architectures that have a score."""
+    architectures that have a score (k and 10 capped at that number)."""
     from .metrics import bootstrap_ci, kendall_tau, ndcg_at_k, ranking_metrics, spearman
 
     rows = []
@@ -218,8 +219,9 @@ def metric_table(wide: pd.DataFrame, accuracy: pd.Series, n_boot: int = 200, k: 
         if mask.sum() < 3:
             continue
         kk = min(k, len(acc))
-        row = {"proxy": column, "n": int(mask.sum()), **ranking_metrics(acc, score, ks=(kk,))}
+        row = {"proxy": column, "n": int(mask.sum()), **ranking_metrics(acc, score, ks=(kk,), regret_ks=(1, min(10, len(acc))))}
         row["ndcg"] = row.pop(f"ndcg@{kk}")
+        row["regret@10"] = row.pop(f"regret@{min(10, len(acc))}")
         for name, fn in (("kt", kendall_tau), ("spr", spearman), ("ndcg", lambda a, s: ndcg_at_k(a, s, k=kk))):
             row[f"{name}_lo"], row[f"{name}_hi"] = bootstrap_ci(fn, acc, score, n_boot=n_boot)
         rows.append(row)

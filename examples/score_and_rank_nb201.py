@@ -1,0 +1,48 @@
+"""Score 8 NAS-Bench-201 networks with VKDNW and rank them (VKDNW_single); show true accuracy when
+the NB201 table is available (VKDNW_SHARED or VKDNW_NB201_TABLE). About 20-40 s on 2 CPU cores.
+
+    python examples/score_and_rank_nb201.py
+"""
+
+import torch
+
+from vkdnw_plugin.spaces.nb201 import nb201_network, parse_arch
+from vkdnw_plugin.vkdnw import reference_setup, vkdnw_score, vkdnw_single_rank
+
+ARCHS = [
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+    "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|",
+    "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|",
+    "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|",
+    "|none~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|nor_conv_3x3~2|",
+    "|avg_pool_3x3~0|+|avg_pool_3x3~0|avg_pool_3x3~1|+|avg_pool_3x3~0|avg_pool_3x3~1|avg_pool_3x3~2|",
+    "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|",
+]
+
+
+def true_accuracy():
+    try:
+        from vkdnw_plugin.benchmarks import load_nb201_table
+
+        return load_nb201_table().set_index("arch_str")["c10_test"]
+    except FileNotFoundError:
+        return None
+
+
+def main():
+    torch.set_num_threads(2)
+    results = []
+    for arch in ARCHS:
+        model, inputs = reference_setup(lambda: nb201_network(arch, num_classes=10), seed=0, input_shape=(64, 3, 32, 32))
+        results.append(vkdnw_score(model, inputs, mode="reference"))
+    ranks = vkdnw_single_rank(results)
+    accuracy = true_accuracy()
+    print(f"{'rank':>4} {'dim':>4} {'entropy':>8} {'C10 acc':>8}  arch (NASLib tuple)")
+    for i in sorted(range(len(ARCHS)), key=lambda i: -ranks[i]):
+        acc = f"{accuracy[ARCHS[i]]:8.2f}" if accuracy is not None else "       ?"
+        print(f"{ranks[i]:4.0f} {results[i].dim:4d} {results[i].entropy:8.4f} {acc}  {parse_arch(ARCHS[i]).naslib}")
+
+
+if __name__ == "__main__":
+    main()
