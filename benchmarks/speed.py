@@ -24,7 +24,14 @@ def measure(method: str, arch: str, dataset: str, threads: int) -> dict:
     import torch
 
     from vkdnw_plugin.spaces.nb201 import dataset_shape, nb201_network
-    from vkdnw_plugin.vkdnw import fisher_matrix, logits_of, reference_setup, select_tensors, spectrum_entropy, vkdnw_score
+    from vkdnw_plugin.vkdnw import (
+        fisher_matrix,
+        logits_of,
+        reference_setup,
+        select_tensors,
+        spectrum_entropy,
+        vkdnw_score,
+    )
 
     torch.set_num_threads(threads)
     classes, res = dataset_shape(dataset)
@@ -107,7 +114,8 @@ def main() -> None:
     med = lambda key, field: statistics.median(r[key][field] for r in rows if key in r)  # noqa: E731
     paired = [r for r in rows if "naive" in r]
     print(f"\n{args.dataset}, batch 64, {len(rows)} archs, {args.threads} threads")
-    print(f"engine  median {med('engine', 'seconds'):.2f} s, peak RSS median {med('engine', 'peak_rss_mb'):.0f} MB, max {max(r['engine']['peak_rss_mb'] for r in rows):.0f} MB")
+    peak_max = max(r["engine"]["peak_rss_mb"] for r in rows)
+    print(f"engine  median {med('engine', 'seconds'):.2f} s, peak RSS median {med('engine', 'peak_rss_mb'):.0f} MB, max {peak_max:.0f} MB")
     print(f"floor   median {med('floor', 'seconds'):.2f} s (1 forward + K input backward passes)")
     print(f"engine / floor  median ratio {statistics.median(r['engine']['seconds'] / r['floor']['seconds'] for r in rows):.2f}")
     if paired:

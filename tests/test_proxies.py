@@ -21,12 +21,12 @@ from vkdnw_plugin.proxies import (
     NASLIB_PROXIES,
     ProxyContext,
     ProxySpec,
+    _registry,
     compute_proxies,
     get_proxy,
     list_proxies,
     register_proxy,
 )
-from vkdnw_plugin.proxies import _registry
 from vkdnw_plugin.proxies._aznas import aznas_statistics
 from vkdnw_plugin.proxies.features import default_feature_modules
 from vkdnw_plugin.proxies.flops import naslib_flops

@@ -52,7 +52,10 @@ def oracle_jacobian(model, inputs, names):
 def oracle_probs(logits, authors_float16=False):
     """Smoothed softmax; the authors' code evaluates 1 - α and α / C in float16."""
     alpha = np.float16(0.05)
-    keep, floor = (np.float16(1) - alpha, alpha / np.float16(logits.shape[1])) if authors_float16 else (1 - float(alpha), float(alpha) / logits.shape[1])
+    if authors_float16:
+        keep, floor = np.float16(1) - alpha, alpha / np.float16(logits.shape[1])
+    else:
+        keep, floor = 1 - float(alpha), float(alpha) / logits.shape[1]
     return torch.softmax(logits.double(), 1) * float(keep) + float(floor)
 
 
@@ -105,7 +108,8 @@ def test_fisher_and_eigenvalues_match_float64_oracle(arch, num_classes):
         np.testing.assert_allclose(result.fisher, oracle, rtol=0, atol=1e-10 * np.abs(oracle).max())
         eig = np.sort(np.linalg.eigvalsh(oracle))[::-1]
         scale = eig[0]
-        np.testing.assert_allclose(np.sort(result.eigenvalues)[::-1], np.abs(eig) if mode == "reference" else np.clip(eig, 0, None), rtol=0, atol=1e-6 * scale)
+        expected = np.sort(np.abs(eig) if mode == "reference" else np.clip(eig, 0, None))[::-1]
+        np.testing.assert_allclose(np.sort(result.eigenvalues)[::-1], expected, rtol=0, atol=1e-6 * scale)
         q = np.quantile(np.sort(result.eigenvalues), np.arange(1, 10) / 10)
         t = q / (q.sum() + 1e-10)
         assert result.entropy == pytest.approx(-(t * np.log(t + 1e-10)).sum(), abs=1e-9)
@@ -221,7 +225,7 @@ def test_single_rank_is_lexicographic_with_average_ties():
     pairs = [(10, 0.5), (12, 0.1), (10, 0.9), (12, 0.1), (11, float("nan")), (9, 2.0)]
     ranks = vkdnw_single_rank(pairs)
     # Brute force: sort valid pairs lexicographically; NaN entry is the worst.
-    valid = sorted((p for p in pairs if not math.isnan(p[1])))
+    valid = sorted(p for p in pairs if not math.isnan(p[1]))
     expected = []
     for p in pairs:
         if math.isnan(p[1]):

@@ -34,9 +34,6 @@ import warnings
 import torch
 from torch import nn
 
-from ._context import ProxyContext
-from ._registry import ProxySpec, get_proxy, list_proxies, register_proxy
-
 # Importing the modules registers their proxies.
 from . import (  # noqa: E402,F401  (registration side effects)
     az_expressivity,
@@ -61,6 +58,8 @@ from . import (  # noqa: E402,F401  (registration side effects)
     zen,
     zico,
 )
+from ._context import ProxyContext
+from ._registry import ProxySpec, get_proxy, list_proxies, register_proxy
 
 NASLIB_PROXIES = (
     "epe_nas",

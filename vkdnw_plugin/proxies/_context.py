@@ -26,7 +26,7 @@ their proxy module with :func:`register_artefact` and computed on first use.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -35,10 +35,10 @@ from torch import nn
 from ._utils import RELU_TYPES, logits_of, random_labels, weight_layers, working_copy
 
 SHARED_PASS_ARTEFACTS = frozenset({"logits", "relu_kernel", "input_grad", "weight_grads", "fisher", "grasp"})
-_BUILDERS: dict[str, Callable[["ProxyContext"], object]] = {}
+_BUILDERS: dict[str, Callable[[ProxyContext], object]] = {}
 
 
-def register_artefact(name: str, builder: Callable[["ProxyContext"], object]) -> None:
+def register_artefact(name: str, builder: Callable[[ProxyContext], object]) -> None:
     """Register ``builder(context) -> value`` computing artefact ``name`` once per context."""
     if name in SHARED_PASS_ARTEFACTS:
         raise ValueError(f"artefact {name!r} is produced by the shared forward pass")

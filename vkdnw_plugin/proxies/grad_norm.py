@@ -6,7 +6,6 @@ statistics); labels are required (seeded random ones if none are given).
 
 from __future__ import annotations
 
-
 from ._context import ensure_context
 from ._registry import register_proxy
 

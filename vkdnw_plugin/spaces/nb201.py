@@ -24,7 +24,6 @@ import itertools
 import re
 from dataclasses import dataclass
 
-import torch
 from torch import nn
 
 from ..paths import nb201_table_path
