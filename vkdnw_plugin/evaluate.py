@@ -57,7 +57,10 @@ def computed_proxies(proxies) -> list[str]:
 
 
 def _column(proxy: str, mode: str, modes) -> str:
-    return f"{proxy}[{mode}]" if proxy in VKDNW_PROXIES + DERIVED and len(modes) > 1 else proxy
+    """Column name: VKDNW-derived values (incl. ``vkdnw_q*`` spectrum features) get ``[mode]`` when
+    several Fisher modes are evaluated together."""
+    per_mode = proxy in VKDNW_PROXIES + DERIVED or proxy.startswith("vkdnw_q")
+    return f"{proxy}[{mode}]" if per_mode and len(modes) > 1 else proxy
 
 
 # ----------------------------------------------------------------------------- scoring
