@@ -35,7 +35,7 @@ __all__ = ["ZeroCostRandomSearch", "ZeroCostRegularizedEvolution", "run_search"]
 class _ZeroCostFitness:
     """Shared scoring: ``fitness`` name, cache by spec, counters."""
 
-    def _init_fitness(self, fitness: str, dataloader, num_classes: int, seed: int):
+    def _init_fitness(self, fitness: str, dataloader, num_classes: int, seed: int, shared=None):
         self.fitness_name = fitness
         self.is_agg = fitness == "vkdnw_agg"
         self.components = AGG_COMPONENTS if self.is_agg else (fitness,)
@@ -46,6 +46,9 @@ class _ZeroCostFitness:
         self.scores: dict[tuple[int, ...], dict[str, float]] = {}  # every network scored, in order
         self.n_queries = 0
         self.score_seconds = 0.0
+        # (spec, measure) -> (score, seconds it took): lets several searches with the same seed and
+        # batch reuse scores; seconds of reused scores still count in score_seconds.
+        self.shared = {} if shared is None else shared
 
     def _plain(self, arch) -> tuple[int, ...]:
         spec = plain_spec(arch.get_op_indices())
@@ -59,12 +62,15 @@ class _ZeroCostFitness:
             graph = NasBench201SearchSpace(n_classes=self.num_classes)
             graph.set_spec(list(spec))
             graph.parse()
-            started = time.perf_counter()
             row = {}
             for name, zc in self.zero_costs.items():
-                torch.manual_seed(self.seed * 15625 + sum(op * 5**i for i, op in enumerate(spec)))
-                row[name] = float(zc.query(graph, dataloader=self.dataloader))
-            self.score_seconds += time.perf_counter() - started
+                if (spec, name) not in self.shared:
+                    torch.manual_seed(self.seed * 15625 + sum(op * 5**i for i, op in enumerate(spec)))
+                    started = time.perf_counter()
+                    value = float(zc.query(graph, dataloader=self.dataloader))
+                    self.shared[(spec, name)] = (value, time.perf_counter() - started)
+                row[name], seconds = self.shared[(spec, name)]
+                self.score_seconds += seconds
             self.scores[spec] = row
         return self.scores[spec]
 
@@ -99,9 +105,9 @@ class ZeroCostRegularizedEvolution(_ZeroCostFitness, RegularizedEvolution):
     """NASLib's regularized evolution with a zero-cost fitness (``config.search``: ``epochs`` =
     networks queried, ``population_size``, ``sample_size``)."""
 
-    def __init__(self, config, fitness: str, dataloader, num_classes: int = 10):
+    def __init__(self, config, fitness: str, dataloader, num_classes: int = 10, shared=None):
         RegularizedEvolution.__init__(self, config)
-        self._init_fitness(fitness, dataloader, num_classes, config.seed)
+        self._init_fitness(fitness, dataloader, num_classes, config.seed, shared)
 
     def adapt_search_space(self, search_space, scope=None, dataset_api=None):
         super().adapt_search_space(search_space, scope=scope, dataset_api=dataset_api)
@@ -136,9 +142,9 @@ class ZeroCostRegularizedEvolution(_ZeroCostFitness, RegularizedEvolution):
 class ZeroCostRandomSearch(_ZeroCostFitness, RandomSearch):
     """NASLib's random search with a zero-cost fitness: ``epochs`` random networks, best picked."""
 
-    def __init__(self, config, fitness: str, dataloader, num_classes: int = 10):
+    def __init__(self, config, fitness: str, dataloader, num_classes: int = 10, shared=None):
         RandomSearch.__init__(self, config)
-        self._init_fitness(fitness, dataloader, num_classes, config.seed)
+        self._init_fitness(fitness, dataloader, num_classes, config.seed, shared)
 
     def adapt_search_space(self, search_space, scope=None, dataset_api=None):
         super().adapt_search_space(search_space, scope=scope, dataset_api=dataset_api)
@@ -157,11 +163,13 @@ class ZeroCostRandomSearch(_ZeroCostFitness, RandomSearch):
 OPTIMIZERS = {"re": ZeroCostRegularizedEvolution, "rs": ZeroCostRandomSearch}
 
 
-def run_search(config, fitness: str | None = None, optimizer: str | None = None) -> dict:
+def run_search(config, fitness: str | None = None, optimizer: str | None = None, shared_scores=None) -> dict:
     """One search: NASLib optimizer ``optimizer`` (``re`` / ``rs``; default ``config.search.optimizer``
     or ``re``) with zero-cost ``fitness`` (default ``config.search.fitness`` or ``config.predictor``)
     for ``config.search.epochs`` networks on NB201. Returns and writes (``<save>/search.json``) the
-    pick, its true accuracy from the table, the networks scored and the wall time."""
+    pick, its true accuracy from the table, the networks scored and the wall time. ``shared_scores``:
+    a dict reused across calls with the same seed and batch, ``{(spec, measure): (score, seconds)}``;
+    ``score_seconds`` then still counts the original cost of reused scores."""
     import json
     from pathlib import Path
 
@@ -195,7 +203,7 @@ def run_search(config, fitness: str | None = None, optimizer: str | None = None)
     num_classes, _ = dataset_shape(config.dataset)
     loader = random_batches(config.dataset, int(config.batch_size), int(config.seed))
     started = time.time()
-    opt = OPTIMIZERS[optimizer](config, fitness=fitness, dataloader=loader, num_classes=num_classes)
+    opt = OPTIMIZERS[optimizer](config, fitness=fitness, dataloader=loader, num_classes=num_classes, shared=shared_scores)
     opt.adapt_search_space(get_search_space(name=config.search_space, dataset=config.dataset))
     for epoch in range(int(search.epochs)):
         opt.new_epoch(epoch)
