@@ -112,7 +112,8 @@ def single_value(dim: int, entropy: float, n_quantiles: int = 9) -> float:
 
 
 _CACHE: "OrderedDict[tuple, object]" = OrderedDict()
-_CACHE_SIZE = 16
+_CACHE_SIZE = 512  # VKDNW results (~140 kB each) and AZ-NAS statistics
+_LAST = {"seconds": 0.0}
 
 
 def _fingerprint(net: nn.Module, inputs: torch.Tensor, options: VKDNWOptions) -> tuple:
@@ -145,6 +146,7 @@ def vkdnw_of_graph(net: nn.Module, inputs: torch.Tensor, options: VKDNWOptions |
     key = _fingerprint(net, inputs, options)
     if key in _CACHE:
         _CACHE.move_to_end(key)
+        _LAST["seconds"] = _CACHE[key].seconds
         return _CACHE[key]
     result = vkdnw_score(
         net,
@@ -155,9 +157,16 @@ def vkdnw_of_graph(net: nn.Module, inputs: torch.Tensor, options: VKDNWOptions |
         n_quantiles=options.n_quantiles,
     )
     _CACHE[key] = result
+    _LAST["seconds"] = result.seconds
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return result
+
+
+def last_vkdnw_seconds() -> float:
+    """Engine seconds of the VKDNW result the last ``vkdnw*`` query returned (also on a cache hit),
+    so callers can account for the cost of a shared computation."""
+    return float(_LAST["seconds"])
 
 
 def _as_naslib(value: float) -> list[torch.Tensor]:
