@@ -1,0 +1,85 @@
+"""``vkdnw-naslib``: NASLib experiments with VKDNW registered.
+
+    vkdnw-naslib zc      --config-file configs/naslib_zc_vkdnw.yaml [key value ...]
+    vkdnw-naslib compare --config-file configs/naslib_compare.yaml  [key value ...]
+    vkdnw-naslib search  --config-file configs/naslib_re_vkdnw.yaml [key value ...]
+    vkdnw-naslib list    (predictor names: ours and NASLib's)
+
+Trailing ``key value`` pairs override config keys the NASLib way (``predictor jacov``,
+``test_size 50``, ``search.epochs 20``, ``out_dir /tmp/run``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vkdnw-naslib", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("zc", "NASLib's zero-cost correlation experiment (predictor: vkdnw, vkdnw_agg or a NASLib built-in) + nDCG@k"),
+        ("compare", "one table of KT / SPR / nDCG@k / s per arch for several predictors on the same architectures"),
+        ("search", "regularized evolution (or random search) on NB201 with a zero-cost fitness"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--config-file", required=True, help="NASLib zc-style YAML config")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        if name == "search":
+            p.add_argument("--fitness", default=None, help="override search.fitness (default: config)")
+            p.add_argument("--optimizer", default=None, choices=["re", "rs"], help="override search.optimizer")
+    sub.add_parser("list", help="list the predictor names accepted")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args, opts = parser.parse_known_args(argv)
+    if args.command == "list" and opts:
+        parser.error(f"unrecognized arguments: {' '.join(opts)}")
+    args.opts = opts  # NASLib-style 'key value' overrides
+    try:
+        import vkdnw_naslib  # noqa: F401  (imports NASLib, registers the measures)
+    except ImportError as exc:
+        print(f"vkdnw-naslib: {exc}", file=sys.stderr)
+        return 2
+    from .config import ConfigError, load_config
+    from .predictor import predictor_names
+
+    if args.command == "list":
+        names = predictor_names()
+        print("ours:   " + ", ".join(names["ours"]))
+        print("NASLib: " + ", ".join(names["naslib"]))
+        return 0
+    try:
+        config = load_config(args.config_file, args.opts)
+        if args.command == "zc":
+            from .runner import run_zc
+
+            result = run_zc(config)
+            keys = ["kendalltau", "spearman", *[f"ndcg@{k}" for k in config.ndcg_k], "seconds_per_arch"]
+            print(json.dumps({"predictor": config.predictor, **{k: result[k] for k in keys},
+                              "scores_json": f"{config.save}/scores.json"}, indent=1))
+        elif args.command == "compare":
+            from .runner import run_compare
+
+            out = run_compare(config, progress=not args.quiet)
+            print(out["table_md"])
+        else:
+            from .search import run_search
+
+            result = run_search(config, fitness=args.fitness, optimizer=args.optimizer)
+            print(json.dumps(result, indent=1))
+    except ConfigError as exc:
+        print(f"vkdnw-naslib: config error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"vkdnw-naslib: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

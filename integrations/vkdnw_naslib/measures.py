@@ -1,0 +1,270 @@
+"""VKDNW and the VKDNW_agg components NASLib lacks, as NASLib zero-cost measures.
+
+Importing :mod:`vkdnw_naslib` calls :func:`register_measures`, which adds these names to NASLib's
+measure registry (``naslib.predictors.utils.pruners.measures``), so that
+``naslib.predictors.ZeroCost(method_type=name).query(graph, dataloader)`` works for them exactly
+as for NASLib's built-ins:
+
+=================== ==========================================================================
+``vkdnw``           the authors' score ``dim + entropy`` (:func:`vkdnw_plugin.vkdnw.vkdnw_score`)
+``vkdnw_entropy``   the Fisher-spectrum entropy alone (the paper's VKDNW without ℵ)
+``vkdnw_single``    ``dim + entropy / ln(n_quantiles) · (1 − 1e-9)``: a scalar ordering networks
+                    exactly as :func:`vkdnw_plugin.vkdnw.vkdnw_single_rank` (lexicographic by
+                    (number of parameter tensors, entropy)), usable as one NASLib score
+``az_expressivity`` AZ-NAS expressivity (:mod:`vkdnw_plugin.proxies`)
+``az_trainability`` AZ-NAS trainability (:mod:`vkdnw_plugin.proxies`)
+=================== ==========================================================================
+
+(``jacov`` and ``flops``, the other VKDNW_agg components, are NASLib's own.)
+
+NASLib calls a measure on its own deep copy of the graph (``get_prunable_copy``) with one batch
+``(inputs, targets)`` of the dataloader. VKDNW options (mode, re-initialisation, ...) are module
+state set with :func:`configure`; by default the copy is re-initialised like the authors' code
+(Kaiming-normal fan-in, BatchNorm γ=1/β=0, eval mode) from torch's global RNG, which NASLib seeds.
+``configure(init="keep")`` scores the graph's own weights.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, fields, replace
+
+import torch
+from torch import nn
+
+from vkdnw_plugin.vkdnw import MODES, N_QUANTILES, TENSOR_POLICIES, init_like_reference, vkdnw_score
+
+__all__ = [
+    "OUR_MEASURES",
+    "VKDNWOptions",
+    "configure",
+    "current_options",
+    "feature_modules_of",
+    "clear_cache",
+    "register_measures",
+    "single_value",
+    "vkdnw_of_graph",
+]
+
+INITS = ("reference", "keep")
+
+
+@dataclass(frozen=True)
+class VKDNWOptions:
+    """How the ``vkdnw*`` measures score a graph (see :func:`vkdnw_plugin.vkdnw.vkdnw_score`).
+
+    ``init``: ``"reference"`` re-initialises NASLib's copy like the authors' code before scoring,
+    ``"keep"`` scores the graph's own weights. ``seed``: re-seed torch's RNG for that
+    initialisation (``None``: use the global RNG as NASLib's other measures do)."""
+
+    mode: str = "reference"
+    init: str = "reference"
+    seed: int | None = None
+    n_tensors: int = 128
+    tensor_policy: str = "first"
+    n_quantiles: int = 9
+
+    def validated(self) -> "VKDNWOptions":
+        checks = {
+            "mode": (self.mode, MODES),
+            "init": (self.init, INITS),
+            "tensor_policy": (self.tensor_policy, TENSOR_POLICIES),
+            "n_quantiles": (self.n_quantiles, N_QUANTILES),
+        }
+        for key, (value, allowed) in checks.items():
+            if value not in allowed:
+                raise ValueError(f"vkdnw.{key}: {value!r} is not one of {', '.join(map(str, allowed))}")
+        if not isinstance(self.n_tensors, int) or self.n_tensors < 2:
+            raise ValueError(f"vkdnw.n_tensors: expected an int >= 2, got {self.n_tensors!r}")
+        if self.seed is not None and not isinstance(self.seed, int):
+            raise ValueError(f"vkdnw.seed: expected an int or null, got {self.seed!r}")
+        return self
+
+
+_OPTIONS = VKDNWOptions()
+
+
+def configure(**options) -> VKDNWOptions:
+    """Set the options of the ``vkdnw*`` measures (unknown keys and bad values raise ``ValueError``
+    naming the key); returns the new options. ``configure()`` with no argument resets them."""
+    global _OPTIONS
+    known = {f.name for f in fields(VKDNWOptions)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"vkdnw.{unknown[0]}: unknown option; expected one of {', '.join(sorted(known))}")
+    _OPTIONS = (replace(_OPTIONS, **options) if options else VKDNWOptions()).validated()
+    return _OPTIONS
+
+
+def current_options() -> dict:
+    return asdict(_OPTIONS)
+
+
+def single_value(dim: int, entropy: float, n_quantiles: int = 9) -> float:
+    """A scalar with the ordering of VKDNW_single: ``dim + entropy / ln(n_quantiles) · (1 − 1e-9)``.
+
+    The entropy of ``n_quantiles`` normalised values lies in ``[0, ln n_quantiles]``, so the value
+    lies in ``[dim, dim + 1)`` and sorting by it is sorting by (dim, entropy)."""
+    if not math.isfinite(entropy):
+        return math.nan
+    return dim + entropy / math.log(n_quantiles) * (1.0 - 1e-9)
+
+
+_CACHE: "OrderedDict[tuple, object]" = OrderedDict()
+_CACHE_SIZE = 512  # VKDNW results (~140 kB each) and AZ-NAS statistics
+_LAST = {"seconds": 0.0}
+
+
+def _fingerprint(net: nn.Module, inputs: torch.Tensor, options: VKDNWOptions) -> tuple:
+    """Identifies (network weights and buffers, inputs, options) up to float64 sums: the three
+    ``vkdnw*`` measures queried on the same weights share one VKDNW computation."""
+    with torch.no_grad():
+        tensors = [*net.named_parameters(), *net.named_buffers()]
+        parts = tuple(
+            (name, tuple(t.shape), float(t.double().sum()), float(t.double().square().sum()))
+            for name, t in tensors
+            if t.is_floating_point()
+        )
+        data = (tuple(inputs.shape), float(inputs.double().sum()), float(inputs.double().square().sum()))
+    return parts, data, options
+
+
+def clear_cache() -> None:
+    """Forget the cached VKDNW results."""
+    _CACHE.clear()
+
+
+def vkdnw_of_graph(net: nn.Module, inputs: torch.Tensor, options: VKDNWOptions | None = None):
+    """:class:`~vkdnw_plugin.vkdnw.VKDNWResult` of ``net`` (changed in place: re-initialised when
+    ``options.init == "reference"``, put in eval mode) on ``inputs``. The last few results are
+    cached by a fingerprint of the weights, inputs and options."""
+    options = options or _OPTIONS
+    if options.init == "reference":
+        init_like_reference(net, seed=options.seed)
+    net.eval()
+    key = _fingerprint(net, inputs, options)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        _LAST["seconds"] = _CACHE[key].seconds
+        return _CACHE[key]
+    result = vkdnw_score(
+        net,
+        inputs,
+        mode=options.mode,
+        n_tensors=options.n_tensors,
+        tensor_policy=options.tensor_policy,
+        n_quantiles=options.n_quantiles,
+    )
+    _CACHE[key] = result
+    _LAST["seconds"] = result.seconds
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return result
+
+
+def last_vkdnw_seconds() -> float:
+    """Engine seconds of the VKDNW result the last ``vkdnw*`` query returned (also on a cache hit),
+    so callers can account for the cost of a shared computation."""
+    return float(_LAST["seconds"])
+
+
+def _as_naslib(value: float) -> list[torch.Tensor]:
+    # NASLib sums a list of tensors (find_measures' sum_arr) for every measure not hard-coded as scalar.
+    return [torch.tensor(float(value), dtype=torch.float64)]
+
+
+def _vkdnw(net, inputs, targets, split_data=1, loss_fn=None):
+    result = vkdnw_of_graph(net, inputs)
+    return _as_naslib(result.score if result.valid else math.nan)
+
+
+def _vkdnw_entropy(net, inputs, targets, split_data=1, loss_fn=None):
+    result = vkdnw_of_graph(net, inputs)
+    return _as_naslib(result.entropy if result.valid else math.nan)
+
+
+def _vkdnw_single(net, inputs, targets, split_data=1, loss_fn=None):
+    result = vkdnw_of_graph(net, inputs)
+    value = single_value(result.dim, result.entropy, _OPTIONS.n_quantiles) if result.valid else math.nan
+    return _as_naslib(value)
+
+
+class _HookedForward:
+    """Instance-level ``forward`` of a NASLib op that routes NASLib's direct ``op.forward(x)`` calls
+    through ``nn.Module.__call__``, so forward hooks fire. Kept in the module's ``__dict__``, so a
+    deep copy of the graph gets its own (bound to the copied op)."""
+
+    def __init__(self, module: nn.Module):
+        self.module = module
+
+    def __call__(self, *args, **kwargs):
+        module = self.module
+        module.__dict__.pop("forward", None)
+        try:
+            return module(*args, **kwargs)
+        finally:
+            module.__dict__["forward"] = self
+
+
+def feature_modules_of(net: nn.Module):
+    """Layer-feature modules for AZ-NAS. For NASLib's macro graphs (NB201, ...): the op of every
+    macro edge in order — stem, each cell, each reduction block (the head gives no 4-D output and
+    is dropped by the feature extractor), i.e. the ``[stem, *cells]`` of a TinyNetwork. NASLib calls
+    ``op.forward(x)`` directly, which bypasses forward hooks, so these ops of ``net`` (NASLib's own
+    copy) get a hook-firing ``forward``. ``None`` (the core's default rule) for other models."""
+    children = [m for name, m in net.named_children() if name.startswith("makrograph-edge")]
+    for module in children:
+        if not isinstance(module.__dict__.get("forward"), _HookedForward):
+            module.__dict__["forward"] = _HookedForward(module)
+    return children or None
+
+
+_AZ_NAMES = ("az_expressivity", "az_trainability")
+
+
+def _aznas(name: str):
+    def fn(net, inputs, targets, split_data=1, loss_fn=None):
+        from vkdnw_plugin.proxies import compute_proxies
+
+        # Both AZ-NAS proxies come from one pass; the other is cached for a query on the same graph.
+        key = _fingerprint(net, inputs, "aznas")
+        if key not in _CACHE:
+            _CACHE[key] = compute_proxies(net, inputs, list(_AZ_NAMES), targets=targets, feature_modules=feature_modules_of(net))
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        return _as_naslib(_CACHE[key][name])
+
+    fn.__name__ = name
+    return fn
+
+
+# name -> (function, NASLib ``measure`` keyword arguments)
+OUR_MEASURES = {
+    "vkdnw": (_vkdnw, {"bn": True}),
+    "vkdnw_entropy": (_vkdnw_entropy, {"bn": True}),
+    "vkdnw_single": (_vkdnw_single, {"bn": True}),
+    "az_expressivity": (_aznas("az_expressivity"), {"bn": True}),
+    "az_trainability": (_aznas("az_trainability"), {"bn": True}),
+}
+
+
+def register_measures() -> list[str]:
+    """Add :data:`OUR_MEASURES` to NASLib's registry; names already there are left alone, so this
+    is idempotent. Returns the names this call added."""
+    from naslib.predictors.utils.pruners import measures as naslib_measures
+
+    added = []
+    for name, (fn, kwargs) in OUR_MEASURES.items():
+        if name in naslib_measures._measure_impls:
+            continue
+        naslib_measures.measure(name, **kwargs)(fn)
+        added.append(name)
+    return added
+
+
+def naslib_measure_names() -> list[str]:
+    """Every measure name NASLib's ``ZeroCost`` accepts now (its built-ins and ours)."""
+    from naslib.predictors.utils.pruners import measures as naslib_measures
+
+    return sorted(set(naslib_measures.available_measures) | {"flops", "params"})

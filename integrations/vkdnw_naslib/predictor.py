@@ -1,0 +1,145 @@
+"""``vkdnw_agg``: a NASLib predictor scoring a *set* of graphs by VKDNW_agg, and predictor lookup.
+
+VKDNW_agg (Týbl & Neumann, CVPR 2025) ranks a collection of networks by each component proxy
+(rank N = best), and sums ``log(rank / N)`` over the components; higher is better. It is only
+defined for a collection, so :meth:`VKDNWAggPredictor.query` takes a list of graphs and returns
+one value per graph; a single graph is rejected. Every component is computed through NASLib's
+own ``ZeroCost(method_type=name)`` (``vkdnw_single``, ``az_expressivity`` and ``az_trainability``
+are the measures this package registers; ``jacov`` and ``flops`` are NASLib's).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from naslib.predictors.predictor import Predictor
+from naslib.predictors.zerocost import ZeroCost
+
+from .measures import OUR_MEASURES, naslib_measure_names
+
+__all__ = [
+    "AGG_COMPONENTS",
+    "SET_PREDICTORS",
+    "VKDNWAggPredictor",
+    "aggregate",
+    "make_predictor",
+    "predictor_names",
+]
+
+AGG_COMPONENTS = ("vkdnw_single", "jacov", "az_expressivity", "az_trainability", "flops")
+SET_PREDICTORS = ("vkdnw_agg",)
+_warned_fallback = False
+
+
+def _fallback_aggregate(scores: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Σ_c log(rank_c / N), ranks averaged over ties, rank N = best, NaN ranks last."""
+    from scipy.stats import rankdata
+
+    total = None
+    for values in scores.values():
+        values = np.asarray(values, dtype=float)
+        ranks = rankdata(np.where(np.isfinite(values), values, -np.inf), method="average")
+        part = np.log(ranks / len(values))
+        total = part if total is None else total + part
+    return np.zeros(0) if total is None else total
+
+
+def aggregate(scores: Mapping[str, Sequence[float]]) -> np.ndarray:
+    """VKDNW_agg of a collection from ``{component: higher-is-better scores}``.
+
+    Uses the core's ``vkdnw_plugin.ranking.aggregate_ranks``; while the core does not provide it,
+    the same formula here (one ``RuntimeWarning`` says so)."""
+    arrays = {name: np.asarray(values, dtype=float) for name, values in scores.items()}
+    try:
+        from vkdnw_plugin.ranking import aggregate_ranks
+    except ImportError:
+        global _warned_fallback
+        if not _warned_fallback:
+            warnings.warn(
+                "vkdnw_plugin.ranking.aggregate_ranks is not available in this vkdnw-plugin; "
+                "using vkdnw_naslib's own Σ log(rank/N)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            _warned_fallback = True
+        return _fallback_aggregate(arrays)
+    return np.asarray(aggregate_ranks(arrays), dtype=float)
+
+
+class VKDNWAggPredictor(Predictor):
+    """NASLib predictor ``vkdnw_agg``: ``query(graphs, dataloader=...)`` → VKDNW_agg of each graph
+    within that set (higher = better).
+
+    ``components``: measure names, all higher-is-better (default :data:`AGG_COMPONENTS`; ``flops``
+    counts as higher-is-better, as in the paper). :attr:`last_components` holds the component
+    scores of the last query and :attr:`last_seconds` the wall time per graph."""
+
+    method_type = "vkdnw_agg"
+    scores_collection = True
+
+    def __init__(self, components: Sequence[str] = AGG_COMPONENTS, ss_type=None, encoding_type=None):
+        super().__init__(ss_type=ss_type, encoding_type=encoding_type)
+        components = tuple(components)
+        if not components:
+            raise ValueError("vkdnw_agg needs at least one component")
+        known = naslib_measure_names()
+        for name in components:
+            if name not in known:
+                raise ValueError(f"unknown vkdnw_agg component {name!r}; expected NASLib measures: {', '.join(known)}")
+        self.components = components
+        self.zero_costs = {name: ZeroCost(method_type=name) for name in components}
+        self.last_components: dict[str, np.ndarray] = {}
+        self.last_seconds: np.ndarray = np.zeros(0)
+
+    def component_scores(self, graph, dataloader) -> dict[str, float]:
+        """``{component: score}`` of one graph, each through NASLib's ``ZeroCost``."""
+        return {name: float(zc.query(graph, dataloader=dataloader)) for name, zc in self.zero_costs.items()}
+
+    def aggregate(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """VKDNW_agg over ``rows`` (one ``{component: score}`` per network)."""
+        return aggregate({name: [row.get(name, math.nan) for row in rows] for name in self.components})
+
+    def query(self, xtest, info=None, dataloader=None):
+        if not isinstance(xtest, Iterable) or hasattr(xtest, "get_hash") or hasattr(xtest, "forward"):
+            raise TypeError(
+                "vkdnw_agg ranks a collection: pass a list of graphs, e.g. predictor.query([g1, g2, ...], "
+                "dataloader=loader); use ZeroCost('vkdnw_single') to score one graph"
+            )
+        graphs = list(xtest)
+        if dataloader is None:
+            dataloader = getattr(self, "train_loader", None)
+        if dataloader is None:
+            raise ValueError("vkdnw_agg needs a dataloader: an iterable of (inputs, targets) batches")
+        rows, seconds = [], []
+        for graph in graphs:
+            started = time.perf_counter()
+            rows.append(self.component_scores(graph, dataloader))
+            seconds.append(time.perf_counter() - started)
+        self.last_components = {name: np.array([r[name] for r in rows]) for name in self.components}
+        self.last_seconds = np.array(seconds)
+        return self.aggregate(rows)
+
+
+def predictor_names() -> dict[str, list[str]]:
+    """``{"ours": [...], "naslib": [...]}``: every name :func:`make_predictor` accepts."""
+    ours = sorted(set(OUR_MEASURES) | set(SET_PREDICTORS))
+    naslib = [name for name in naslib_measure_names() if name not in OUR_MEASURES]
+    return {"ours": ours, "naslib": naslib}
+
+
+def make_predictor(name: str, **kwargs):
+    """NASLib predictor object for ``name``: ``VKDNWAggPredictor`` for ``vkdnw_agg``, else
+    ``ZeroCost(method_type=name)``; an unknown name raises ``ValueError`` listing both sets."""
+    names = predictor_names()
+    if name == "vkdnw_agg":
+        return VKDNWAggPredictor(**kwargs)
+    if name in names["ours"] or name in names["naslib"]:
+        return ZeroCost(method_type=name)
+    raise ValueError(
+        f"unknown predictor {name!r}; ours: {', '.join(names['ours'])}; NASLib's: {', '.join(names['naslib'])}"
+    )
