@@ -8,7 +8,8 @@ from nni.tuner import Tuner
 
 class FixedListTuner(Tuner):
     def __init__(self, archs_file: str, archs_per_trial: int = 1):
-        self.archs = json.loads(open(archs_file).read())
+        with open(archs_file) as f:
+            self.archs = json.load(f)
         self.k = archs_per_trial
 
     def update_search_space(self, search_space):

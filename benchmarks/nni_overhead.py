@@ -70,7 +70,7 @@ exp.stop()
 print(json.dumps(SECS))
 """
     t0 = time.time()
-    out = subprocess.run([PY, "-c", script], capture_output=True, text=True, cwd=workdir,
+    out = subprocess.run(check=False, args=[PY, "-c", script], capture_output=True, text=True, cwd=workdir,
                          env=dict(os.environ, HOME=str(workdir)))
     wall = time.time() - t0
     if out.returncode:
@@ -106,7 +106,7 @@ trainingService:
     t0 = time.time()
     exp_id = None
     try:
-        out = subprocess.run([nnictl, "create", "--config", str(config), "--port", str(port)], capture_output=True,
+        subprocess.run(check=False, args=[nnictl, "create", "--config", str(config), "--port", str(port)], capture_output=True,
                              text=True, env=env, timeout=120)
         registry = json.loads((home / "nni-experiments" / ".experiment").read_text())
         exp_id = next(iter(registry))
@@ -129,7 +129,7 @@ trainingService:
         con.close()
     finally:
         if exp_id:
-            subprocess.run([nnictl, "stop", exp_id], capture_output=True, env=env, timeout=120)
+            subprocess.run(check=False, args=[nnictl, "stop", exp_id], capture_output=True, env=env, timeout=120)
     scoring = sum(e["seconds"] for v in values for e in v["archs"])
     startup = sum(v["startup_seconds"] for v in values) / len(values)
     return {"mode": f"nnictl, {k} architecture(s) per trial", "wall": wall, "scoring": scoring,
@@ -145,6 +145,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="benchmarks/results/nni_overhead.md")
     args = parser.parse_args(argv)
     from vkdnw_nni.spaces import nb201_sample, search_space_json
+
     from vkdnw_plugin.benchmarks import load_nb201_table, select_archs
 
     table = select_archs(load_nb201_table(), f"sample:{args.n}", seed=0)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -37,7 +36,19 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--cache", default="benchmarks/results/.nni_search_cache.json")
     parser.add_argument("--out", default="benchmarks/results/nni_search_quality.md")
+    parser.add_argument("--from-log", nargs="+", default=None,
+                        help="only write the report from the JSON records printed by earlier (possibly cut) runs")
+    parser.add_argument("--wall", type=float, default=float("nan"), help="with --from-log: their total wall time, s")
+    parser.add_argument("--note", default="", help="with --from-log: a sentence on what was run")
     args = parser.parse_args(argv)
+    if args.from_log:
+        records = []
+        for log in args.from_log:
+            for line in Path(log).read_text().splitlines():
+                if line.startswith('{"dataset"'):
+                    records.append(json.loads(line))
+        write_report(records, args, args.wall, Path(args.out))
+        return 0
     torch.set_num_threads(1)
     logging.getLogger("nni").setLevel(logging.ERROR)
 
@@ -45,11 +56,11 @@ def main(argv=None) -> int:
     from nni.nas.experiment import NasExperiment, NasExperimentConfig
     from nni.nas.hub.pytorch import NasBench201
     from nni.nas.strategy import Random
-
     from vkdnw_nni.evaluator import ScoreOptions
     from vkdnw_nni.ranking import population_agg
     from vkdnw_nni.spaces import NB201_DATASETS, nb201_arch_str
     from vkdnw_nni.strategy import VKDNWAggEvolution
+
     from vkdnw_plugin.benchmarks import load_nb201_table, nb201_accuracy
 
     global _CACHE
@@ -107,7 +118,6 @@ _HISTORY: dict = {}
 def _evaluate_tagged(model, dataset: str, **options):
     """Evaluator: score (cached by arch string) and remember (arch_str, metrics) for the driver."""
     import nni
-
     from vkdnw_nni.evaluator import score_model
     from vkdnw_nni.spaces import nb201_arch_str
 
@@ -139,6 +149,7 @@ def write_report(records, args, total, out: Path) -> None:
         "python benchmarks/nni_search_quality.py " + " ".join(sys.argv[1:] if sys.argv[1:] else []),
         "```",
         "",
+        *([getattr(args, "note", ""), ""] if getattr(args, "note", "") else []),
         f"Wall time: {total:.0f} s in total (a shared score cache makes repeated architectures free; see the script).",
         f"Budget: {args.budget} evaluated architectures per run; evolution population P = {args.population}, "
         f"uniform parent, one-choice mutation, no FLOPs budget; scoring batch {args.batch_size} of randn at the "

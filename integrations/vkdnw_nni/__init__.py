@@ -25,20 +25,36 @@ _EXPORTS = {
     "evaluate_model": "evaluator",
     "vkdnw_evaluator": "evaluator",
     "ScoreOptions": "evaluator",
-    "DEFAULT_COMPONENTS": "evaluator",
+    "DEFAULT_COMPONENTS": "_constants",
     "aggregate_ranks": "ranking",
     "population_agg": "ranking",
     "VKDNWAggEvolution": "strategy",
-    "VKDNWEvolutionTuner": "strategy",
-    "VKDNWTunerClassArgsValidator": "strategy",
-    "register_tuner": "strategy",
+    "VKDNWEvolutionTuner": "tuner",
+    "VKDNWTunerClassArgsValidator": "tuner",
+    "register_tuner": "tuner",
     "build_space": "spaces",
     "build_model": "spaces",
     "search_space_json": "spaces",
     "count_mflops": "spaces",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [  # noqa: F822 - resolved lazily by __getattr__
+    "DEFAULT_COMPONENTS",
+    "ScoreOptions",
+    "VKDNWAggEvolution",
+    "VKDNWEvolutionTuner",
+    "VKDNWTunerClassArgsValidator",
+    "aggregate_ranks",
+    "build_model",
+    "build_space",
+    "count_mflops",
+    "evaluate_model",
+    "population_agg",
+    "register_tuner",
+    "score_model",
+    "search_space_json",
+    "vkdnw_evaluator",
+]
 
 
 def __getattr__(name):

@@ -38,4 +38,4 @@ def quiet_nni_logs():
         logger.setLevel(level)
 
 
-__all__ = ["FunctionalEvaluator", "NNI3", "NNI_VERSION", "NasBench201", "ProxylessNAS", "fixed_arch", "quiet_nni_logs"]
+__all__ = ["NNI3", "NNI_VERSION", "FunctionalEvaluator", "NasBench201", "ProxylessNAS", "fixed_arch", "quiet_nni_logs"]

@@ -39,8 +39,8 @@ def check_config(path: str | Path) -> dict:
     import yaml
 
     from .spaces import space_choices, space_kwargs
-    from .strategy import TUNER_META, validate_tuner_args
     from .trial import build_parser, options_from_args
+    from .tuner import TUNER_META, validate_tuner_args
 
     path = Path(path)
     try:
@@ -53,7 +53,7 @@ def check_config(path: str | Path) -> dict:
     _positive_int(config, "maxTrialNumber")
     tuner = config.get("tuner")
     if not isinstance(tuner, dict):
-        raise ConfigError("tuner: required (className: vkdnw_nni.strategy.VKDNWEvolutionTuner)")
+        raise ConfigError("tuner: required (className: vkdnw_nni.tuner.VKDNWEvolutionTuner)")
     ours = tuner.get("className") == TUNER_META["className"] or tuner.get("name") == TUNER_META["builtinName"]
     class_args = tuner.get("classArgs") or {}
     if ours:
@@ -141,7 +141,7 @@ def main(argv=None) -> int:
         return subprocess.call(["nnictl", "create", "--config", args.config, "--port", str(args.port)],
                                env=loopback_env())
     if args.command == "register":
-        from .strategy import register_tuner
+        from .tuner import register_tuner
 
         register_tuner()
         print("registered tuner VKDNWEvolution")

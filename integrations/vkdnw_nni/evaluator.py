@@ -25,10 +25,9 @@ from torch import nn
 from vkdnw_plugin.vkdnw import MODES, N_QUANTILES, TENSOR_POLICIES, init_like_reference, vkdnw_score
 
 from ._compat import FunctionalEvaluator
+from ._constants import DEFAULT_COMPONENTS
 from .spaces import count_mflops, count_mparams
 
-# The paper's VKDNW_agg: VKDNW_single aggregated with jacov, AZ-NAS expressivity and trainability, FLOPs.
-DEFAULT_COMPONENTS = ("vkdnw", "jacov", "az_expressivity", "az_trainability", "flops")
 _LOCAL_COMPONENTS = ("vkdnw", "flops", "params")
 INVALID_SCORE = -1.0  # "default" of a network whose VKDNW is undefined (ranks below every valid one)
 
@@ -81,7 +80,7 @@ class ScoreOptions:
                 )
 
     @classmethod
-    def from_dict(cls, values: dict | None) -> "ScoreOptions":
+    def from_dict(cls, values: dict | None) -> ScoreOptions:
         values = dict(values or {})
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)

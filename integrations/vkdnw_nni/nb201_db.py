@@ -49,6 +49,18 @@ DATASETS = {  # NNI dataset -> (valid column, test column, params column, classe
 }
 
 
+def _nni_benchmark():
+    """``(schema module, utils module)`` of NNI's NB201 benchmark: ``nni.nas.benchmark`` (3.0) or
+    ``nni.nas.benchmarks`` (2.10)."""
+    try:
+        from nni.nas.benchmark import utils
+        from nni.nas.benchmark.nasbench201 import schema
+    except ImportError:
+        from nni.nas.benchmarks import utils  # type: ignore[no-redef]
+        from nni.nas.benchmarks.nasbench201 import model as schema  # type: ignore[no-redef]
+    return schema, utils
+
+
 def nni_arch(arch_str: str) -> dict:
     """NNI's arch dict ``{"0_1": "conv_3x3", ...}`` of an NB201 arch string."""
     from vkdnw_plugin.spaces.nb201 import parse_arch
@@ -77,12 +89,9 @@ def build_nb201_db(out: str | os.PathLike, table: str | os.PathLike | None = Non
     from peewee import chunked
     from playhouse.sqlite_ext import SqliteExtDatabase
 
-    from nni.nas.benchmark.nasbench201.schema import (
-        Nb201IntermediateStats,
-        Nb201TrialConfig,
-        Nb201TrialStats,
-        proxy,
-    )
+    schema, _ = _nni_benchmark()
+    Nb201IntermediateStats, Nb201TrialConfig = schema.Nb201IntermediateStats, schema.Nb201TrialConfig
+    Nb201TrialStats, proxy = schema.Nb201TrialStats, schema.proxy
     from vkdnw_plugin.benchmarks import load_nb201_table
     from vkdnw_plugin.spaces.nb201 import parse_arch
 
@@ -132,9 +141,8 @@ def use_nb201_db(path: str | os.PathLike) -> None:
     """Point ``nni.nas.benchmark.nasbench201`` queries at ``path`` instead of NNI's download."""
     from playhouse.sqlite_ext import SqliteExtDatabase
 
-    from nni.nas.benchmark import utils
-    from nni.nas.benchmark.nasbench201.schema import proxy
-
+    schema, utils = _nni_benchmark()
+    proxy = schema.proxy
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"NB201 database {path} not found; build it with `vkdnw-nni build-nb201-db --out {path}`")

@@ -9,7 +9,7 @@ Components are oriented so that higher is better before ranking: ``vkdnw`` is th
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from scipy.stats import rankdata

@@ -91,7 +91,7 @@ def rank_rows(rows: list[dict], components=DEFAULT_COMPONENTS, dataset: str | No
     """Rows with ``vkdnw_agg`` (over all rows) and, for NB201 rows, ``arch_str`` and ``true_acc``;
     sorted best first."""
     from .ranking import population_agg
-    from .strategy import _present_components
+    from .tuner import _present_components
 
     if not rows:
         return []

@@ -17,8 +17,8 @@ from vkdnw_plugin.spaces.mbv2 import count_flops
 from ._compat import NasBench201, ProxylessNAS, fixed_arch, quiet_nni_logs
 
 # space name -> (NNI class, default constructor kwargs, default input resolution, per-dataset classes)
-NB201_DATASETS = {"cifar10": (10, 32), "cifar100": (100, 32), "ImageNet16-120": (120, 16)}
-SPACES = ("nb201", "proxylessnas")
+from ._constants import NB201_DATASETS, SPACES
+
 # Authors' settings per space: NB201 code samples the first 128 tensors and 9 deciles; their
 # MobileNetV2 code samples 128 random tensors and 11 quantiles.
 SPACE_VKDNW_DEFAULTS = {
@@ -81,7 +81,27 @@ def build_model(space: str, sample: dict, **kwargs) -> nn.Module:
 @functools.lru_cache(maxsize=8)
 def _choices(space: str, frozen_kwargs: tuple) -> dict:
     model_space = build_space(space, **dict(frozen_kwargs))
-    return {label: list(mutable.values) for label, mutable in model_space.simplify().items()}
+    if hasattr(model_space, "simplify"):  # NNI 3.0
+        return {label: list(mutable.values) for label, mutable in model_space.simplify().items()}
+    return _retiarii_choices(model_space)
+
+
+def _retiarii_choices(model_space) -> dict:
+    """NNI 2.10 (``nni.retiarii``) spaces have no ``simplify()``: collect LayerChoice / Repeat-depth /
+    InputChoice labels from the module tree (enough for NasBench201 and ProxylessNAS)."""
+    from nni.retiarii.nn.pytorch import InputChoice, LayerChoice, Repeat
+
+    choices: dict = {}
+    for module in model_space.modules():
+        if isinstance(module, LayerChoice):
+            choices[module.label] = list(module.names)
+        elif isinstance(module, Repeat) and getattr(module, "depth_choice", None) is not None:
+            depth = module.depth_choice
+            if hasattr(depth, "candidates"):
+                choices[depth.label] = list(depth.candidates)
+        elif isinstance(module, InputChoice):
+            choices[module.label] = list(range(module.n_candidates))
+    return choices
 
 
 def space_choices(space: str, **kwargs) -> dict[str, list]:

@@ -2,7 +2,7 @@
 
 The trial asks NNI for its parameters and scores every architecture in them:
 
-* ``{"archs": [sample, ...]}`` (from :class:`~vkdnw_nni.strategy.VKDNWEvolutionTuner`): several
+* ``{"archs": [sample, ...]}`` (from :class:`~vkdnw_nni.tuner.VKDNWEvolutionTuner`): several
   architectures in one process, so Python/torch/NNI start-up is paid once per batch. Reports
   ``{"default": best score in the batch, "n_archs", "n_failed", "startup_seconds", "archs": [{"arch",
   **metrics} | {"arch", "error"}]}``; an architecture that raises is recorded with its error and the
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def options_from_args(args) -> tuple[str, dict, "object"]:
+def options_from_args(args) -> tuple[str, dict, object]:
     """``(space, space_kwargs, ScoreOptions)``; ``ValueError`` naming the option on a bad value."""
     from .evaluator import ScoreOptions
     from .spaces import SPACE_VKDNW_DEFAULTS, SPACES, default_resolution, space_kwargs
