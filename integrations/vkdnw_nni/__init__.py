@@ -1,0 +1,66 @@
+"""NNI adapter for the VKDNW zero-cost proxy (install with ``pip install vkdnw-plugin[nni]``).
+
+* :func:`vkdnw_evaluator` / :func:`score_model` — score a sampled model with VKDNW and the VKDNW_agg
+  components (jacov, AZ-NAS expressivity and trainability, FLOPs) and report them with
+  ``nni.report_final_result`` (NNI 3.0 ``nni.nas``; ``nni.retiarii`` on NNI 2.10).
+* :class:`VKDNWAggEvolution` — NAS strategy: rank-aggregation evolution with a hard FLOPs budget.
+* :class:`VKDNWEvolutionTuner` — the same search as an HPO tuner for ``nnictl`` (batches several
+  architectures per trial; ``python -m vkdnw_nni.trial`` is its trial command).
+* :mod:`vkdnw_nni.nb201_db` — offline NAS-Bench-201 sqlite for ``nni.nas.benchmark.nasbench201``.
+* :mod:`vkdnw_nni.report` — ``vkdnw nni-report EXPERIMENT_ID``.
+"""
+
+from __future__ import annotations
+
+try:
+    import nni  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised only without NNI
+    raise ImportError(
+        f"vkdnw_nni needs Microsoft NNI (>=2.10), which is not importable ({exc}): "
+        "pip install vkdnw-plugin[nni]"
+    ) from exc
+
+_EXPORTS = {
+    "score_model": "evaluator",
+    "evaluate_model": "evaluator",
+    "vkdnw_evaluator": "evaluator",
+    "ScoreOptions": "evaluator",
+    "DEFAULT_COMPONENTS": "_constants",
+    "aggregate_ranks": "ranking",
+    "population_agg": "ranking",
+    "VKDNWAggEvolution": "strategy",
+    "VKDNWEvolutionTuner": "tuner",
+    "VKDNWTunerClassArgsValidator": "tuner",
+    "register_tuner": "tuner",
+    "build_space": "spaces",
+    "build_model": "spaces",
+    "search_space_json": "spaces",
+    "count_mflops": "spaces",
+}
+
+__all__ = [  # noqa: F822 - resolved lazily by __getattr__
+    "DEFAULT_COMPONENTS",
+    "ScoreOptions",
+    "VKDNWAggEvolution",
+    "VKDNWEvolutionTuner",
+    "VKDNWTunerClassArgsValidator",
+    "aggregate_ranks",
+    "build_model",
+    "build_space",
+    "count_mflops",
+    "evaluate_model",
+    "population_agg",
+    "register_tuner",
+    "score_model",
+    "search_space_json",
+    "vkdnw_evaluator",
+]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        import importlib
+
+        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

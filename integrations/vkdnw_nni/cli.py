@@ -1,0 +1,153 @@
+"""``vkdnw-nni``: helpers around nnictl for VKDNW experiments.
+
+    vkdnw-nni search-space --space nb201 > configs/vkdnw_nb201_space.json
+    vkdnw-nni check --config configs/vkdnw_nb201.yml          # field-by-field validation, nnictl-style errors
+    vkdnw-nni create --config configs/vkdnw_nb201.yml --port 8080   # check, then nnictl create (web server on 127.0.0.1)
+    vkdnw-nni register                                        # = nnictl algo register --meta configs/vkdnw_tuner_meta.yml
+    vkdnw-nni report EXPERIMENT_ID [--dataset cifar10]        # = vkdnw nni-report
+    vkdnw-nni build-nb201-db --out nasbench201-offline.db
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A bad experiment-config value; the message starts with the field's path."""
+
+
+def _positive_int(config: dict, key: str, required: bool = False) -> None:
+    value = config.get(key)
+    if value is None:
+        if required:
+            raise ConfigError(f"{key}: required")
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{key}: expected a positive integer, got {value!r}")
+
+
+def check_config(path: str | Path) -> dict:
+    """Validate an experiment config for the VKDNW tuner/trial; returns the parsed YAML.
+
+    Raises :class:`ConfigError` naming the field (``tuner.classArgs.max_mflops: ...``)."""
+    import yaml
+
+    from .spaces import space_choices, space_kwargs
+    from .trial import build_parser, options_from_args
+    from .tuner import TUNER_META, validate_tuner_args
+
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"config: cannot read {path}: {exc}") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"config: expected a mapping at the top of {path}")
+    _positive_int(config, "trialConcurrency", required=True)
+    _positive_int(config, "maxTrialNumber")
+    tuner = config.get("tuner")
+    if not isinstance(tuner, dict):
+        raise ConfigError("tuner: required (className: vkdnw_nni.tuner.VKDNWEvolutionTuner)")
+    ours = tuner.get("className") == TUNER_META["className"] or tuner.get("name") == TUNER_META["builtinName"]
+    class_args = tuner.get("classArgs") or {}
+    if ours:
+        try:
+            validate_tuner_args(class_args, prefix="tuner.classArgs.")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    command = config.get("trialCommand")
+    if not isinstance(command, str) or not command.strip():
+        raise ConfigError("trialCommand: required")
+    words = shlex.split(command)
+    if "vkdnw_nni.trial" in words:
+        argv = words[words.index("vkdnw_nni.trial") + 1:]
+        parser = build_parser()
+        parser.error = lambda message: (_ for _ in ()).throw(ConfigError(f"trialCommand: {message}"))  # type: ignore
+        try:
+            space, _, _ = options_from_args(parser.parse_args(argv))
+        except ValueError as exc:
+            raise ConfigError(f"trialCommand: {exc}") from None
+        if ours and class_args.get("space", "nb201") != space:
+            raise ConfigError(f"tuner.classArgs.space: {class_args.get('space', 'nb201')!r} differs from the "
+                              f"trialCommand's --space {space!r}")
+    space_file = config.get("searchSpaceFile")
+    if space_file is not None:
+        full = (path.parent / str(space_file)).expanduser()
+        try:
+            search_space = json.loads(full.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"searchSpaceFile: cannot read {full}: {exc}") from None
+        if ours:
+            kwargs = space_kwargs(class_args.get("space", "nb201"), dataset=class_args.get("dataset"),
+                                  num_classes=class_args.get("num_classes"))
+            expected = space_choices(class_args.get("space", "nb201"), **kwargs)
+            if set(search_space) != set(expected):
+                raise ConfigError(f"searchSpaceFile: labels differ from space {class_args.get('space', 'nb201')!r}; "
+                                  "regenerate it with `vkdnw-nni search-space`")
+    service = config.get("trainingService")
+    if not isinstance(service, dict) or "platform" not in service:
+        raise ConfigError("trainingService.platform: required (local, remote, kubeflow, ...)")
+    return config
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="vkdnw-nni", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("search-space", help="print the NNI HPO search space of a NAS space")
+    p.add_argument("--space", default="nb201")
+    p.add_argument("--num-classes", type=int, default=None)
+    p = sub.add_parser("check", help="validate an experiment config")
+    p.add_argument("--config", required=True)
+    p = sub.add_parser("create", help="check, then nnictl create with the web server on 127.0.0.1")
+    p.add_argument("--config", required=True)
+    p.add_argument("--port", type=int, default=8080)
+    sub.add_parser("register", help="register the tuner as VKDNWEvolution (nnictl algo register)")
+    sub.add_parser("report", help="top architectures of an experiment (see vkdnw nni-report)", add_help=False)
+    sub.add_parser("build-nb201-db", help="offline NAS-Bench-201 sqlite for nni.nas.benchmark", add_help=False)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "report":
+        from .report import main as report_main
+
+        return report_main(rest)
+    if args.command == "build-nb201-db":
+        from .nb201_db import main as db_main
+
+        return db_main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command == "search-space":
+        from .spaces import search_space_json, space_kwargs
+
+        print(json.dumps(search_space_json(args.space, **space_kwargs(args.space, num_classes=args.num_classes)),
+                         indent=1))
+        return 0
+    if args.command in ("check", "create"):
+        try:
+            check_config(args.config)
+        except ConfigError as exc:
+            print(f"ERROR: {exc}", file=sys.stderr)
+            return 1
+        if args.command == "check":
+            print(f"{args.config}: OK")
+            return 0
+        from .loopback import loopback_env
+
+        return subprocess.call(["nnictl", "create", "--config", args.config, "--port", str(args.port)],
+                               env=loopback_env())
+    if args.command == "register":
+        from .tuner import register_tuner
+
+        register_tuner()
+        print("registered tuner VKDNWEvolution")
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

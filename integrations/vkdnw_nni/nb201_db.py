@@ -1,0 +1,165 @@
+"""Offline NAS-Bench-201 database for ``nni.nas.benchmark.nasbench201`` (NNI's own peewee schema).
+
+NNI normally downloads ``nasbench201-b2b60732.db``; that download is broken. This module writes the
+same tables (``Nb201TrialConfig``, ``Nb201TrialStats``, ``Nb201IntermediateStats``) from the shared
+NB201 ground-truth table, so that ``query_nb201_trial_stats`` works offline::
+
+    vkdnw-nni build-nb201-db --out ~/.cache/nni/nasbenchmark/nasbench201-offline.db
+    # (or python -m vkdnw_nni.nb201_db --out ...)
+
+    from vkdnw_nni.nb201_db import use_nb201_db
+    from nni.nas.benchmark.nasbench201 import query_nb201_trial_stats
+    use_nb201_db("~/.cache/nni/nasbenchmark/nasbench201-offline.db")   # instead of the download
+    arch = {"0_1": "conv_3x3", "0_2": "conv_3x3", "0_3": "skip_connect",
+            "1_2": "avg_pool_3x3", "1_3": "conv_3x3", "2_3": "skip_connect"}
+    next(query_nb201_trial_stats(arch, 200, "cifar10"))["ori_test_acc"]   # 93.66
+
+(``use_nb201_db`` is needed because NNI checks the file's hash against its own download.)
+
+What is in it — one 200-epoch config per (architecture, dataset), stats = the seed mean (``seed`` 0):
+
+=================  ==========================================  ===========================================
+dataset            ``valid_acc``                               ``test_acc`` / ``ori_test_acc``
+=================  ==========================================  ===========================================
+``cifar10``        ``c10_valid`` (x-valid, cifar10-valid run)  ``c10_test`` / ``c10_test`` (ori-test)
+``cifar100``       ``c100_valid_derived``                      ``c100_test`` (x-test) / mean of both halves
+``imagenet16-120`` ``in16_valid_derived``                      ``in16_test`` (x-test) / mean of both halves
+=================  ==========================================  ===========================================
+
+``parameters`` is the table's ``params_mb_*``; ``flops`` is MFLOPs (Conv2d + Linear MACs, one image at
+32×32, 16×16 for ImageNet16-120) computed exactly from the architecture. Not in the table and set to
+-1: ``train_acc``, ``latency`` and the timing fields; losses are NULL; there are no intermediate stats
+and no ``cifar10-valid`` / 12-epoch rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+NNI_OPS = {"nor_conv_3x3": "conv_3x3", "nor_conv_1x1": "conv_1x1", "skip_connect": "skip_connect",
+           "avg_pool_3x3": "avg_pool_3x3", "none": "none"}
+STRING_EDGES = ("0_1", "0_2", "1_2", "0_3", "1_3", "2_3")
+DATASETS = {  # NNI dataset -> (valid column, test column, params column, classes, resolution)
+    "cifar10": ("c10_valid", "c10_test", "params_mb_c10", 10, 32),
+    "cifar100": ("c100_valid_derived", "c100_test", "params_mb_c100", 100, 32),
+    "imagenet16-120": ("in16_valid_derived", "in16_test", "params_mb_in16", 120, 16),
+}
+
+
+def _nni_benchmark():
+    """``(schema module, utils module)`` of NNI's NB201 benchmark: ``nni.nas.benchmark`` (3.0) or
+    ``nni.nas.benchmarks`` (2.10)."""
+    try:
+        from nni.nas.benchmark import utils
+        from nni.nas.benchmark.nasbench201 import schema
+    except ImportError:
+        from nni.nas.benchmarks import utils  # type: ignore[no-redef]
+        from nni.nas.benchmarks.nasbench201 import model as schema  # type: ignore[no-redef]
+    return schema, utils
+
+
+def nni_arch(arch_str: str) -> dict:
+    """NNI's arch dict ``{"0_1": "conv_3x3", ...}`` of an NB201 arch string."""
+    from vkdnw_plugin.spaces.nb201 import parse_arch
+
+    return {edge: NNI_OPS[op] for edge, op in zip(STRING_EDGES, parse_arch(arch_str).ops)}
+
+
+def _flops_model(classes: int, resolution: int):
+    """MFLOPs of an arch = base + n_conv3x3 · c3 + n_conv1x1 · c1 (every edge of every cell sees the
+    same tensor shape within a stage, so this linear form is exact for Conv2d + Linear MACs)."""
+    from vkdnw_plugin.spaces.mbv2 import count_flops
+    from vkdnw_plugin.spaces.nb201 import nb201_network
+
+    def flops(ops):
+        s = f"|{ops[0]}~0|+|{ops[1]}~0|{ops[2]}~1|+|{ops[3]}~0|{ops[4]}~1|{ops[5]}~2|"
+        return count_flops(nb201_network(s, classes), resolution) / 1e6
+
+    base = flops(["none"] * 6)
+    c3 = flops(["nor_conv_3x3"] + ["none"] * 5) - base
+    c1 = flops(["nor_conv_1x1"] + ["none"] * 5) - base
+    return lambda arch: base + c3 * arch.count("nor_conv_3x3") + c1 * arch.count("nor_conv_1x1")
+
+
+def build_nb201_db(out: str | os.PathLike, table: str | os.PathLike | None = None, progress: bool = True) -> Path:
+    """Write the database to ``out`` (overwritten) from the NB201 table; returns its path."""
+    from peewee import chunked
+    from playhouse.sqlite_ext import SqliteExtDatabase
+
+    schema, _ = _nni_benchmark()
+    Nb201IntermediateStats, Nb201TrialConfig = schema.Nb201IntermediateStats, schema.Nb201TrialConfig
+    Nb201TrialStats, proxy = schema.Nb201TrialStats, schema.proxy
+    from vkdnw_plugin.benchmarks import load_nb201_table
+    from vkdnw_plugin.spaces.nb201 import parse_arch
+
+    frame = load_nb201_table(table)
+    out = Path(out).expanduser()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        out.unlink()
+    db = SqliteExtDatabase(str(out))
+    proxy.initialize(db)
+    db.create_tables([Nb201TrialConfig, Nb201TrialStats, Nb201IntermediateStats])
+
+    with db.atomic():
+        for dataset, (valid_col, test_col, params_col, classes, resolution) in DATASETS.items():
+            flops_of = _flops_model(classes, resolution)
+            configs = []
+            for row in frame.itertuples(index=False):
+                arch = nni_arch(row.arch_str)
+                configs.append({"arch": arch, "num_epochs": 200, "num_channels": 16,
+                                "num_cells": 5, "dataset": dataset})
+            first_id = None
+            for batch in chunked(configs, 500):
+                Nb201TrialConfig.insert_many(batch).execute()
+            first_id = Nb201TrialConfig.select().where(Nb201TrialConfig.dataset == dataset).order_by(
+                Nb201TrialConfig.id).first().id
+            stats = []
+            for offset, row in enumerate(frame.itertuples(index=False)):
+                valid, test = float(getattr(row, valid_col)), float(getattr(row, test_col))
+                ori = test if dataset == "cifar10" else (valid + test) / 2
+                stats.append({
+                    "config": first_id + offset, "seed": 0, "train_acc": -1.0, "valid_acc": valid,
+                    "test_acc": test, "ori_test_acc": ori, "train_loss": None, "valid_loss": None,
+                    "test_loss": None, "ori_test_loss": None, "parameters": float(getattr(row, params_col)),
+                    "latency": -1.0, "flops": flops_of(parse_arch(row.arch_str).ops), "training_time": -1.0,
+                    "valid_evaluation_time": -1.0, "test_evaluation_time": -1.0, "ori_test_evaluation_time": -1.0,
+                })  # fmt: skip
+            for batch in chunked(stats, 500):
+                Nb201TrialStats.insert_many(batch).execute()
+            if progress:
+                print(f"{dataset}: {len(stats)} architectures", file=sys.stderr)
+    db.close()
+    proxy.initialize(None)
+    return out
+
+
+def use_nb201_db(path: str | os.PathLike) -> None:
+    """Point ``nni.nas.benchmark.nasbench201`` queries at ``path`` instead of NNI's download."""
+    from playhouse.sqlite_ext import SqliteExtDatabase
+
+    schema, utils = _nni_benchmark()
+    proxy = schema.proxy
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"NB201 database {path} not found; build it with `vkdnw-nni build-nb201-db --out {path}`")
+    db = SqliteExtDatabase(str(path), autoconnect=True)
+    utils._loaded_benchmarks["nasbench201"] = db
+    proxy.initialize(db)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="vkdnw-nni build-nb201-db", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, help="sqlite file to write")
+    parser.add_argument("--table", default=None, help="NB201 table (default: $VKDNW_NB201_TABLE or shared copy)")
+    args = parser.parse_args(argv)
+    path = build_nb201_db(args.out, args.table)
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

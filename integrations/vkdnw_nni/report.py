@@ -1,0 +1,156 @@
+"""``vkdnw nni-report EXPERIMENT_ID``: the top architectures of a finished VKDNW experiment.
+
+Reads the experiment's own database (``<experimentWorkingDirectory>/<id>/db/nni.sqlite``, located
+through NNI's registry ``~/nni-experiments/.experiment`` or ``--experiment-dir``) — no web server is
+started. Batched trials (``{"archs": [...]}``) are unpacked to one row per architecture; VKDNW_agg
+is aggregated over all scored architectures of the experiment. For NAS-Bench-201 the true test
+accuracy comes from the shared NB201 table (``--dataset``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+from .evaluator import DEFAULT_COMPONENTS
+
+
+def _registry(home: str | None = None) -> dict:
+    path = Path(home or os.path.expanduser("~")) / "nni-experiments" / ".experiment"
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text())
+
+
+def find_database(experiment_id: str, experiment_dir: str | None = None, home: str | None = None) -> Path:
+    """Path of the experiment's ``nni.sqlite``; ``FileNotFoundError`` saying where it looked."""
+    candidates = []
+    if experiment_dir:
+        root = Path(experiment_dir).expanduser()
+        candidates += [root / experiment_id / "db" / "nni.sqlite", root / "db" / "nni.sqlite"]
+    entry = _registry(home).get(experiment_id)
+    if entry and entry.get("logDir"):
+        candidates.append(Path(entry["logDir"]) / experiment_id / "db" / "nni.sqlite")
+    candidates.append(Path(home or os.path.expanduser("~")) / "nni-experiments" / experiment_id / "db" / "nni.sqlite")
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"no database for experiment {experiment_id!r}; looked at {', '.join(map(str, candidates))} "
+        "(pass --experiment-dir, the experimentWorkingDirectory of the run)"
+    )
+
+
+def _decode(data: str):
+    value = json.loads(data)
+    while isinstance(value, str):
+        value = json.loads(value)
+    return value
+
+
+def load_results(database: str | os.PathLike) -> tuple[list[dict], dict]:
+    """``(rows, summary)``: one row per scored architecture (``trial``, ``arch``, metrics...), and
+    counts of trials by final status plus failed architectures."""
+    con = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        params = {}
+        statuses = {}
+        for trial, event, data in con.execute("SELECT trialJobId, event, data FROM TrialJobEvent ORDER BY timestamp"):
+            if event in ("WAITING", "RUNNING") and data:
+                payload = _decode(data)
+                if isinstance(payload, dict) and "parameters" in payload:
+                    params[trial] = payload["parameters"]
+            if event not in ("WAITING", "RUNNING"):
+                statuses[trial] = event
+        rows, failed_archs = [], 0
+        for trial, data in con.execute("SELECT trialJobId, data FROM MetricData WHERE type = 'FINAL' ORDER BY timestamp"):
+            value = _decode(data)
+            if isinstance(value, dict) and "archs" in value:
+                for entry in value["archs"]:
+                    if entry.get("error"):
+                        failed_archs += 1
+                        continue
+                    rows.append({"trial": trial, **entry})
+            else:
+                metrics = value if isinstance(value, dict) else {"default": value}
+                rows.append({"trial": trial, "arch": params.get(trial), **metrics})
+    finally:
+        con.close()
+    summary = {"trials": len(statuses), "failed_trials": sum(s == "FAILED" for s in statuses.values()),
+               "succeeded_trials": sum(s == "SUCCEEDED" for s in statuses.values()), "failed_archs": failed_archs,
+               "scored_archs": len(rows)}
+    return rows, summary
+
+
+def rank_rows(rows: list[dict], components=DEFAULT_COMPONENTS, dataset: str | None = None) -> list[dict]:
+    """Rows with ``vkdnw_agg`` (over all rows) and, for NB201 rows, ``arch_str`` and ``true_acc``;
+    sorted best first."""
+    from .ranking import population_agg
+    from .tuner import _present_components
+
+    if not rows:
+        return []
+    agg = population_agg(rows, _present_components(rows, components))
+    out = [{**row, "vkdnw_agg": float(a)} for row, a in zip(rows, agg)]
+    nb201 = [r for r in out if isinstance(r.get("arch"), dict) and any(str(k).startswith("cell/") for k in r["arch"])]
+    if nb201:
+        from .spaces import nb201_arch_str
+
+        for row in nb201:
+            row["arch_str"] = nb201_arch_str(row["arch"])
+        try:
+            from vkdnw_plugin.benchmarks import load_nb201_table, nb201_accuracy
+
+            table = load_nb201_table()
+            accuracy = dict(zip(table["arch_str"], nb201_accuracy(table, dataset or "cifar10")))
+            for row in nb201:
+                row["true_acc"] = float(accuracy[row["arch_str"]])
+        except FileNotFoundError as exc:
+            print(f"note: no true accuracies ({exc})", file=sys.stderr)
+    return sorted(out, key=lambda r: -r["vkdnw_agg"])
+
+
+def format_table(rows: list[dict], top: int = 10) -> str:
+    def fmt(value, spec):
+        return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
+
+    lines = ["| rank | VKDNW_agg | VKDNW | MFLOPs | Mparams | true acc | architecture |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for i, row in enumerate(rows[:top], 1):
+        arch = row.get("arch_str") or json.dumps(row.get("arch"), sort_keys=True)
+        lines.append(f"| {i} | {fmt(row['vkdnw_agg'], '.3f')} | {fmt(row.get('vkdnw'), '.4f')} | "
+                     f"{fmt(row.get('flops'), '.1f')} | {fmt(row.get('params'), '.3f')} | "
+                     f"{fmt(row.get('true_acc'), '.2f')} | `{arch}` |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="vkdnw nni-report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("experiment_id")
+    parser.add_argument("--experiment-dir", default=None, help="experimentWorkingDirectory of the run")
+    parser.add_argument("--dataset", default="cifar10", help="NB201 dataset for true accuracy")
+    parser.add_argument("--top", type=int, default=10)
+    parser.add_argument("--json", default=None, help="also write all ranked rows to this JSON file")
+    args = parser.parse_args(argv)
+    try:
+        database = find_database(args.experiment_id, args.experiment_dir)
+    except FileNotFoundError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+    rows, summary = load_results(database)
+    ranked = rank_rows(rows, dataset=args.dataset)
+    print(f"experiment {args.experiment_id}: {summary['scored_archs']} architectures scored in {summary['trials']} "
+          f"trials ({summary['failed_trials']} failed trials, {summary['failed_archs']} failed architectures)")
+    print(format_table(ranked, args.top))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"summary": summary, "rows": ranked}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,332 @@
+"""Tests of the NNI adapter (``vkdnw_nni``). Skipped when NNI is not installed.
+
+Small budgets, batch 4-8 at 16-32 px, so the whole file runs in about two minutes on a laptop CPU;
+the nnictl test starts NNI's web server on a loopback port with HOME isolated and always stops it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+nni = pytest.importorskip("nni", reason="NNI is not installed (pip install vkdnw-plugin[nni]); NNI adapter tests skipped")
+torch = pytest.importorskip("torch")
+
+from vkdnw_nni._compat import NNI3
+from vkdnw_nni.evaluator import ScoreOptions, score_model, vkdnw_evaluator
+from vkdnw_nni.spaces import build_model, nb201_arch_str, nb201_sample, space_choices
+from vkdnw_nni.tuner import VKDNWEvolutionTuner, validate_tuner_args
+
+needs_nni3 = pytest.mark.skipif(not NNI3, reason="the NAS strategy path needs NNI >= 3.0")
+ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+FAST = {"batch_size": 4, "resolution": 16}
+
+
+def _shared_table() -> Path | None:
+    from vkdnw_plugin.paths import nb201_table_path
+
+    try:
+        return nb201_table_path()
+    except FileNotFoundError:
+        return None
+
+
+# ----------------------------------------------------------------------------- evaluator
+
+
+def test_evaluator_nb201_matches_core_builder():
+    from vkdnw_plugin.spaces.nb201 import nb201_network
+
+    sample = nb201_sample(ARCH)
+    assert nb201_arch_str(sample) == ARCH
+    nni_model = build_model("nb201", sample, num_labels=10)
+    core_model = nb201_network(ARCH, 10)
+    a = score_model(nni_model, **FAST)
+    b = score_model(core_model, **FAST)
+    assert set(a) >= {"default", "vkdnw", "vkdnw_dim", "vkdnw_entropy", "jacov", "az_expressivity",
+                      "az_trainability", "flops", "params"}
+    assert a["valid"] and a["default"] == a["vkdnw"]
+    # NNI's NasBench201 and the core TinyNetwork are the same network: same size, FLOPs, VKDNW dim.
+    assert (a["params"], a["flops"], a["vkdnw_dim"]) == (b["params"], b["flops"], b["vkdnw_dim"])
+    json.dumps(a)  # valid JSON for nni.report_final_result
+
+
+def test_evaluator_proxylessnas_small():
+    choices = space_choices("proxylessnas", num_labels=10, width_mult=0.25)
+    sample = {label: values[0] for label, values in choices.items()}
+    model = build_model("proxylessnas", sample, num_labels=10, width_mult=0.25)
+    result = score_model(model, batch_size=4, resolution=32, flops_resolution=224, tensor_policy="random",
+                         n_quantiles=11)
+    assert result["valid"] and result["flops"] > 10 and result["params"] > 0
+    assert result["az_expressivity"] is not None
+
+
+def test_evaluator_reports_through_functional_evaluator():
+    evaluator = vkdnw_evaluator(**FAST)
+    assert evaluator.arguments["batch_size"] == 4
+    with pytest.raises(ValueError, match="batch_size"):
+        vkdnw_evaluator(batch_size=0)
+    with pytest.raises(ValueError, match="tensor_policy"):
+        ScoreOptions(tensor_policy="all")
+    with pytest.raises(ValueError, match="components"):
+        ScoreOptions(components=("vkdnw", "no_such_proxy"))
+
+
+# ----------------------------------------------------------------------------- NAS strategy
+
+
+def _run_nas(strategy, budget, evaluator, tmp_path, monkeypatch):
+    from nni.nas.experiment import NasExperiment, NasExperimentConfig
+    from nni.nas.hub.pytorch import NasBench201
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = NasExperimentConfig("sequential", "simplified", "local")
+    config.max_trial_number = budget
+    config.execution_engine.continue_on_failure = True
+    config.experiment_working_directory = str(tmp_path / "exps")
+    experiment = NasExperiment(NasBench201(), evaluator, strategy, config)
+    experiment.run()
+    experiment.stop()
+    return experiment
+
+
+@needs_nni3
+def test_strategy_end_to_end_budget_and_seed(tmp_path, monkeypatch):
+    from vkdnw_nni import VKDNWAggEvolution
+
+    runs = []
+    for _ in range(2):
+        strategy = VKDNWAggEvolution(population_size=3, max_mflops=60, flops_resolution=32, seed=3)
+        _run_nas(strategy, 6, vkdnw_evaluator(**FAST), tmp_path, monkeypatch)
+        runs.append(strategy)
+    first, second = runs
+    assert len(first.history) == 6 and first.failed == 0
+    assert all(metrics["flops"] <= 60 for _, metrics in first.history)  # never dispatched over budget
+    assert first.rejected_over_budget > 0
+    assert len(first._population) == 3
+    assert [s for s, _ in first.history] == [s for s, _ in second.history]  # seeded
+    # one-choice mutation: every child after the initial population differs from some member in one label
+    samples = [s for s, _ in first.history]
+    for child in samples[3:]:
+        assert min(sum(child[k] != other[k] for k in child) for other in samples if other is not child) == 1
+    top = first.top_architectures(2)
+    assert len(top) == 2 and top[0]["vkdnw_agg"] >= top[1]["vkdnw_agg"]
+
+
+def _crashing(model, **options):
+    from vkdnw_nni.evaluator import evaluate_model
+
+    _crashing.calls = getattr(_crashing, "calls", 0) + 1
+    if _crashing.calls % 2 == 0:
+        raise RuntimeError("simulated crash")
+    evaluate_model(model, **options)
+
+
+@needs_nni3
+def test_strategy_survives_crashing_trials(tmp_path, monkeypatch):
+    from nni.nas.evaluator import FunctionalEvaluator
+    from vkdnw_nni import VKDNWAggEvolution
+
+    strategy = VKDNWAggEvolution(population_size=2, seed=0)
+    _run_nas(strategy, 6, FunctionalEvaluator(_crashing, **ScoreOptions(**FAST).to_dict()), tmp_path, monkeypatch)
+    assert strategy.failed == 3 and len(strategy.history) == 3
+
+
+# ----------------------------------------------------------------------------- HPO tuner (no nnictl)
+
+
+def test_tuner_budget_batches_and_failures():
+    from vkdnw_nni.spaces import search_space_json
+
+    tuner = VKDNWEvolutionTuner(space="nb201", dataset="cifar10", population_size=2, archs_per_trial=3,
+                                max_mflops=40, seed=1)
+    tuner.update_search_space(search_space_json("nb201", num_labels=10))
+    params = tuner.generate_parameters(0)
+    assert len(params["archs"]) == 3
+    assert all(tuner.sample_mflops(a) <= 40 for a in params["archs"])
+    assert tuner.rejected_over_budget > 0
+    entries = []
+    for i, arch in enumerate(params["archs"]):
+        if i == 1:
+            entries.append({"arch": arch, "error": "RuntimeError: boom"})
+        else:
+            entries.append({"arch": arch, **score_model(build_model("nb201", arch, num_labels=10), **FAST)})
+    tuner.receive_trial_result(0, params, {"default": 1.0, "archs": entries})
+    tuner.trial_end(0, True)
+    assert tuner.failed_archs == 1 and len(tuner.population) == 2
+    child = tuner.generate_parameters(1)["archs"][0]  # mutation phase: one choice away from a parent
+    assert min(sum(child[k] != e["arch"][k] for k in child) for e in tuner.population) == 1
+    tuner.trial_end(1, False)
+    assert tuner.failed_trials == 1
+
+
+@pytest.mark.parametrize("args, field", [
+    ({"max_mflops": -1}, "classArgs.max_mflops"),
+    ({"space": "darts"}, "classArgs.space"),
+    ({"population_size": 1}, "classArgs.population_size"),
+    ({"archs_per_trial": 0}, "classArgs.archs_per_trial"),
+    ({"bogus": 1}, "classArgs.bogus"),
+    ({"optimize_mode": "minimize"}, "classArgs.optimize_mode"),
+])
+def test_invalid_tuner_args_name_the_field(args, field):
+    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+        validate_tuner_args(args)
+
+
+def test_check_config_names_the_field(tmp_path):
+    from vkdnw_nni.cli import ConfigError, check_config
+
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    for name in ("vkdnw_nb201.yml", "vkdnw_mbv2.yml"):
+        check_config(configs / name)
+    shutil.copy(configs / "vkdnw_nb201_space.json", tmp_path)
+    text = (configs / "vkdnw_nb201.yml").read_text()
+    for old, new, field in [("max_mflops: 120", "max_mflops: -3", "tuner.classArgs.max_mflops"),
+                            ("--batch-size 64", "--batch-size 1", "trialCommand: --batch-size"),
+                            ("trialConcurrency: 2", "trialConcurrency: 0", "trialConcurrency"),
+                            ("--dataset cifar10", "--dataset svhn", "trialCommand: --dataset")]:
+        bad = tmp_path / "bad.yml"
+        bad.write_text(text.replace(old, new))
+        with pytest.raises(ConfigError, match=field):
+            check_config(bad)
+
+
+# ----------------------------------------------------------------------------- offline NB201 DB
+
+
+def test_offline_nb201_db(tmp_path):
+    table = _shared_table()
+    if table is None:
+        pytest.skip("shared NB201 table not found (set VKDNW_SHARED); offline DB test skipped")
+    pytest.importorskip("peewee")
+    import pandas as pd
+
+    try:
+        from nni.nas.benchmark.nasbench201 import query_nb201_trial_stats
+    except ImportError:  # NNI 2.10
+        from nni.nas.benchmarks.nasbench201 import query_nb201_trial_stats
+
+    from vkdnw_nni.nb201_db import build_nb201_db, use_nb201_db
+
+    small = tmp_path / "nb201_small.csv"
+    pd.read_csv(table).head(5).to_csv(small, index=False)
+    path = build_nb201_db(tmp_path / "nb201.db", small, progress=False)
+    use_nb201_db(path)
+    arch = {"0_1": "conv_3x3", "0_2": "conv_3x3", "0_3": "skip_connect", "1_2": "avg_pool_3x3",
+            "1_3": "conv_3x3", "2_3": "skip_connect"}  # NB201 index 1
+    row = next(query_nb201_trial_stats(arch, 200, "cifar10"))
+    assert row["ori_test_acc"] == pytest.approx(93.66) and row["flops"] == pytest.approx(113.95136)
+    assert len(list(query_nb201_trial_stats(None, 200, "imagenet16-120"))) == 5
+
+
+# ----------------------------------------------------------------------------- real nnictl run
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_nnictl_create_tiny_nb201(tmp_path):
+    bindir = Path(sys.executable).parent
+    nnictl = bindir / "nnictl"
+    if not nnictl.exists():
+        pytest.skip(f"nnictl not found beside {sys.executable}")
+    from vkdnw_nni.loopback import loopback_env
+    from vkdnw_nni.report import find_database, load_results, rank_rows
+    from vkdnw_nni.report import main as report_main
+    from vkdnw_nni.spaces import search_space_json
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (tmp_path / "space.json").write_text(json.dumps(search_space_json("nb201", num_labels=10)))
+    # Trial #1 (sequence id 1) crashes; the search must record it as failed and go on.
+    (tmp_path / "crashy_trial.py").write_text(
+        "import os, sys\n"
+        "if os.environ.get('NNI_TRIAL_SEQ_ID') == '1':\n"
+        "    raise SystemExit('simulated crash')\n"
+        "from vkdnw_nni.trial import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    (tmp_path / "tiny.yml").write_text(f"""
+searchSpaceFile: space.json
+trialCommand: {sys.executable} crashy_trial.py --space nb201 --dataset cifar10 --batch-size 4 --resolution 16 --threads 1
+trialCodeDirectory: .
+trialConcurrency: 1
+maxTrialNumber: 3
+experimentWorkingDirectory: {tmp_path / 'exps'}
+tuner:
+  className: vkdnw_nni.tuner.VKDNWEvolutionTuner
+  codeDirectory: .
+  classArgs: {{space: nb201, dataset: cifar10, population_size: 3, archs_per_trial: 2, max_mflops: 60, seed: 0}}
+trainingService:
+  platform: local
+""")
+    env = loopback_env(dict(os.environ, HOME=str(home), PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"))
+    port = _free_port()
+    exp_id = None
+    try:
+        out = subprocess.run(check=False, args=[str(nnictl), "create", "--config", str(tmp_path / "tiny.yml"), "--port", str(port)],
+                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+        assert out.returncode == 0, out.stdout + out.stderr
+        registry = json.loads((home / "nni-experiments" / ".experiment").read_text())
+        exp_id = next(iter(registry))
+        db = tmp_path / "exps" / exp_id / "db" / "nni.sqlite"
+        deadline = time.time() + 200
+        done = 0
+        while time.time() < deadline and done < 3:
+            time.sleep(1)
+            if db.is_file():
+                con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+                try:
+                    done = con.execute(
+                        "SELECT COUNT(*) FROM TrialJobEvent WHERE event IN ('SUCCEEDED', 'FAILED')").fetchone()[0]
+                except sqlite3.OperationalError:
+                    done = 0
+                finally:
+                    con.close()
+        assert done == 3, f"only {done} of 3 trials finished; see {tmp_path / 'exps'}"
+        rows, summary = load_results(find_database(exp_id, str(tmp_path / "exps")))
+        assert summary["failed_trials"] == 1 and summary["succeeded_trials"] == 2
+        assert len(rows) == 4 and all(r["flops"] <= 60 for r in rows)
+        ranked = rank_rows(rows)
+        assert ranked[0]["vkdnw_agg"] >= ranked[-1]["vkdnw_agg"]
+        assert report_main([exp_id, "--experiment-dir", str(tmp_path / "exps")]) == 0
+    finally:
+        args = [str(nnictl), "stop", exp_id] if exp_id else [str(nnictl), "stop", "--all"]
+        subprocess.run(check=False, args=args, capture_output=True, env=env, timeout=120)
+        _kill_leftover_manager(home)
+
+
+def _kill_leftover_manager(home: Path) -> None:
+    """nnictl does not stop a manager whose experiment is in ERROR state: end the Node process this
+    test started (its pid is in the isolated registry), so no server outlives the test."""
+    import signal
+
+    registry = home / "nni-experiments" / ".experiment"
+    if not registry.is_file():
+        return
+    for entry in json.loads(registry.read_text()).values():
+        pid = entry.get("pid")
+        if not pid:
+            continue
+        try:
+            if "nni_node" not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+                continue  # already gone (the pid may belong to someone else now)
+        except OSError:
+            continue
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
