@@ -130,6 +130,16 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def nni_report(argv) -> int:
+    """``vkdnw nni-report ...`` is ``vkdnw_nni.report.main`` (its own options, ``--help`` included)."""
+    try:
+        from vkdnw_nni.report import main as report_main
+    except ImportError as error:
+        print(f"vkdnw nni-report: error: {error}", file=sys.stderr)
+        return 2
+    return report_main(argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vkdnw", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -164,10 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--import-scores", action="append", help="NASLib zc json or Suite-Zero csv/dataset; repeatable")
     ev.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for the confidence intervals")
     ev.set_defaults(run=cmd_evaluate)
+
+    commands.add_parser("nni-report", help="top architectures of a finished NNI experiment (EXPERIMENT_ID --help; [nni] extra)")
     return parser
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["nni-report"]:
+        return nni_report(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
