@@ -27,10 +27,10 @@ except ImportError as exc:  # NASLib absent (CI cannot reach GitHub)
 from naslib.predictors import ZeroCost  # noqa: E402
 from naslib.predictors.utils.pruners import measures as naslib_measures  # noqa: E402
 from naslib.search_spaces import NasBench201SearchSpace  # noqa: E402
-
 from vkdnw_naslib import measures  # noqa: E402
 from vkdnw_naslib.config import ConfigError, load_config  # noqa: E402
 from vkdnw_naslib.predictor import VKDNWAggPredictor, make_predictor, predictor_names  # noqa: E402
+
 from vkdnw_plugin.vkdnw import init_like_reference, vkdnw_score, vkdnw_single_rank  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,7 +21,6 @@ import time
 
 import numpy as np
 import torch
-
 from naslib import utils
 from naslib.evaluators.zc_evaluator import ZeroCostPredictorEvaluator
 from naslib.search_spaces import NasBench201SearchSpace

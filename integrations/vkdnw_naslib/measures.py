@@ -65,7 +65,7 @@ class VKDNWOptions:
     tensor_policy: str = "first"
     n_quantiles: int = 9
 
-    def validated(self) -> "VKDNWOptions":
+    def validated(self) -> VKDNWOptions:
         checks = {
             "mode": (self.mode, MODES),
             "init": (self.init, INITS),
@@ -111,7 +111,7 @@ def single_value(dim: int, entropy: float, n_quantiles: int = 9) -> float:
     return dim + entropy / math.log(n_quantiles) * (1.0 - 1e-9)
 
 
-_CACHE: "OrderedDict[tuple, object]" = OrderedDict()
+_CACHE: OrderedDict[tuple, object] = OrderedDict()
 _CACHE_SIZE = 512  # VKDNW results (~140 kB each) and AZ-NAS statistics
 _LAST = {"seconds": 0.0}
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
-
 from naslib.predictors.predictor import Predictor
 from naslib.predictors.zerocost import ZeroCost
 

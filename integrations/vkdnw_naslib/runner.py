@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from naslib import utils
 from naslib.search_spaces import get_search_space
 from naslib.utils.log import setup_logger
@@ -32,7 +31,7 @@ from vkdnw_plugin.benchmarks import load_nb201_table
 from vkdnw_plugin.metrics import kendall_tau, ndcg_at_k, spearman
 
 from .config import ConfigError, ground_truth_column
-from .evaluator import NDCGZeroCostEvaluator, nb201_ground_truth, plain_spec
+from .evaluator import NDCGZeroCostEvaluator, nb201_ground_truth
 from .measures import configure
 from .predictor import AGG_COMPONENTS, aggregate, make_predictor, predictor_names
 

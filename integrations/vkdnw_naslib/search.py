@@ -20,7 +20,6 @@ import time
 
 import numpy as np
 import torch
-
 from naslib.optimizers import RandomSearch, RegularizedEvolution
 from naslib.search_spaces import NasBench201SearchSpace
 
@@ -184,7 +183,7 @@ def run_search(config, fitness: str | None = None, optimizer: str | None = None,
     from vkdnw_plugin.benchmarks import load_nb201_table
     from vkdnw_plugin.spaces.nb201 import dataset_shape, parse_arch
 
-    from .config import ConfigError, GROUND_TRUTH_COLUMNS
+    from .config import GROUND_TRUTH_COLUMNS, ConfigError
     from .evaluator import random_batches
     from .runner import check_predictor, prepare
 
