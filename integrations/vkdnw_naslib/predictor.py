@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from naslib.predictors.predictor import Predictor
 from naslib.predictors.zerocost import ZeroCost
+
+from vkdnw_plugin.ranking import aggregate_ranks
 
 from .measures import OUR_MEASURES, naslib_measure_names
 
@@ -32,42 +33,13 @@ __all__ = [
 
 AGG_COMPONENTS = ("vkdnw_single", "jacov", "az_expressivity", "az_trainability", "flops")
 SET_PREDICTORS = ("vkdnw_agg",)
-_warned_fallback = False
-
-
-def _fallback_aggregate(scores: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Σ_c log(rank_c / N), ranks averaged over ties, rank N = best, NaN ranks last."""
-    from scipy.stats import rankdata
-
-    total = None
-    for values in scores.values():
-        values = np.asarray(values, dtype=float)
-        ranks = rankdata(np.where(np.isfinite(values), values, -np.inf), method="average")
-        part = np.log(ranks / len(values))
-        total = part if total is None else total + part
-    return np.zeros(0) if total is None else total
 
 
 def aggregate(scores: Mapping[str, Sequence[float]]) -> np.ndarray:
-    """VKDNW_agg of a collection from ``{component: higher-is-better scores}``.
-
-    Uses the core's ``vkdnw_plugin.ranking.aggregate_ranks``; while the core does not provide it,
-    the same formula here (one ``RuntimeWarning`` says so)."""
+    """VKDNW_agg of a collection from ``{component: higher-is-better scores}``: the core's
+    :func:`vkdnw_plugin.ranking.aggregate_ranks` over exactly the given components."""
     arrays = {name: np.asarray(values, dtype=float) for name, values in scores.items()}
-    try:
-        from vkdnw_plugin.ranking import aggregate_ranks
-    except ImportError:
-        global _warned_fallback
-        if not _warned_fallback:
-            warnings.warn(
-                "vkdnw_plugin.ranking.aggregate_ranks is not available in this vkdnw-plugin; "
-                "using vkdnw_naslib's own Σ log(rank/N)",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            _warned_fallback = True
-        return _fallback_aggregate(arrays)
-    return np.asarray(aggregate_ranks(arrays), dtype=float)
+    return np.asarray(aggregate_ranks(arrays, components=list(arrays)), dtype=float)
 
 
 class VKDNWAggPredictor(Predictor):

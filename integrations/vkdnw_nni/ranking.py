@@ -1,6 +1,6 @@
 """VKDNW_agg inside a population: sum over components of log(rank / N), rank N = best.
 
-Uses ``vkdnw_plugin.ranking.aggregate_ranks`` when the core provides it, else the same formula here.
+Uses the core's ``vkdnw_plugin.ranking.aggregate_ranks``.
 Components are oriented so that higher is better before ranking: ``vkdnw`` is the lexicographic
 (dim, entropy) rank of VKDNW_single, the other proxies follow their registry's ``higher_is_better``,
 ``flops`` counts as higher-is-better (as in the paper's aggregation). Missing / NaN values rank last.
@@ -12,8 +12,8 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy.stats import rankdata
 
+from vkdnw_plugin.ranking import aggregate_ranks as core_aggregate_ranks
 from vkdnw_plugin.vkdnw import vkdnw_single_rank
 
 
@@ -28,26 +28,11 @@ def _direction(name: str) -> float:
         return 1.0
 
 
-def _fallback_aggregate(scores: Mapping[str, np.ndarray]) -> np.ndarray:
-    total = None
-    for values in scores.values():
-        values = np.asarray(values, dtype=float)
-        n = len(values)
-        keyed = np.where(np.isfinite(values), values, -np.inf)
-        ranks = rankdata(keyed, method="average")
-        part = np.log(ranks / n)
-        total = part if total is None else total + part
-    return total if total is not None else np.zeros(0)
-
-
 def aggregate_ranks(scores: Mapping[str, Sequence[float]]) -> np.ndarray:
-    """Σ_c log(rank_c / N) with ranks of each (higher-is-better) score array; N = best."""
-    try:  # the core's implementation, once it exists
-        from vkdnw_plugin.ranking import aggregate_ranks as core
-
-        return np.asarray(core({k: np.asarray(v, dtype=float) for k, v in scores.items()}), dtype=float)
-    except ImportError:
-        return _fallback_aggregate(scores)
+    """Σ_c log(rank_c / N) with ranks of each (higher-is-better) score array; N = best (the core's
+    :func:`vkdnw_plugin.ranking.aggregate_ranks` over exactly the given components)."""
+    arrays = {k: np.asarray(v, dtype=float) for k, v in scores.items()}
+    return np.asarray(core_aggregate_ranks(arrays, components=list(arrays)), dtype=float)
 
 
 def _value(result: Mapping, key: str) -> float:
