@@ -17,33 +17,14 @@ pass of the given batch yields the layer features F_0 … F_L (see :mod:`.featur
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ._context import register_artefact
-from ._utils import generator, working_copy
+from ._utils import gaussian_init_, generator, working_copy
 from .features import default_feature_modules, extract_features, map_modules
-
-
-def kaiming_normal_fanin_init_(model: nn.Module, gen: torch.Generator | None = None) -> None:
-    """Conv/linear weights ~ N(0, 2/fan_in), biases 0; BatchNorm/GroupNorm γ = 1, β = 0."""
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)):
-                fan_in = module.weight[0].numel()
-                std = math.sqrt(2.0 / fan_in)
-                draw = torch.randn(module.weight.shape, generator=gen, dtype=module.weight.dtype)
-                module.weight.copy_(draw * std)
-                if module.bias is not None:
-                    module.bias.zero_()
-            elif isinstance(module, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)):
-                if module.weight is not None:
-                    module.weight.fill_(1.0)
-                    module.bias.zero_()
 
 
 def feature_entropy(feature: torch.Tensor) -> float:
@@ -82,7 +63,7 @@ def aznas_statistics(
     fan-in re-initialisation (the copy is still put in train mode)."""
     clone = working_copy(model, train=True)
     if reinit:
-        kaiming_normal_fanin_init_(clone, generator(seed + 3))
+        gaussian_init_(clone, generator(seed + 3), fan_in_scaled=True)
     if feature_modules is None:
         modules = default_feature_modules(clone)
     else:

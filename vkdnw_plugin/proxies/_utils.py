@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import torch
 from torch import nn
@@ -72,3 +73,20 @@ def random_labels(batch: int, num_classes: int, seed: int, device=None) -> torch
         raise ValueError(f"num_classes must be positive, got {num_classes}")
     labels = torch.randint(0, num_classes, (batch,), generator=generator(seed))
     return labels.to(device) if device is not None else labels
+
+
+def gaussian_init_(model: nn.Module, gen: torch.Generator | None = None, *, fan_in_scaled: bool = False) -> None:
+    """Conv/linear weights ~ N(0, σ²) with σ = 1, or σ² = 2/fan_in when ``fan_in_scaled`` (Kaiming
+    normal fan-in), biases 0; BatchNorm/GroupNorm γ = 1, β = 0."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)):
+                draw = torch.randn(module.weight.shape, generator=gen, dtype=module.weight.dtype)
+                std = math.sqrt(2.0 / module.weight[0].numel()) if fan_in_scaled else 1.0
+                module.weight.copy_(draw * std)
+                if module.bias is not None:
+                    module.bias.zero_()
+            elif isinstance(module, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)):
+                if module.weight is not None:
+                    module.weight.fill_(1.0)
+                    module.bias.zero_()

@@ -16,24 +16,9 @@ import torch
 from torch import nn
 
 from ._registry import register_proxy
-from ._utils import generator, reset_batchnorm_stats, working_copy
+from ._utils import gaussian_init_, generator, reset_batchnorm_stats, working_copy
 
 MIXUP_GAMMA = 1e-2
-
-
-def gaussian_init_(model: nn.Module, gen: torch.Generator) -> None:
-    """Conv/linear weights ~ N(0, 1), their biases 0; BatchNorm/GroupNorm γ = 1, β = 0."""
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)):
-                draw = torch.randn(module.weight.shape, generator=gen, dtype=module.weight.dtype)
-                module.weight.copy_(draw)
-                if module.bias is not None:
-                    module.bias.zero_()
-            elif isinstance(module, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)):
-                if module.weight is not None:
-                    module.weight.fill_(1.0)
-                    module.bias.zero_()
 
 
 def pre_gap_features(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
