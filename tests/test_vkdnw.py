@@ -130,6 +130,27 @@ def test_closed_form_tangents_equal_generic_jvp():
     torch.testing.assert_close(fast, generic, rtol=1e-5, atol=1e-6 * generic.abs().max().item())
 
 
+def test_cheap_batchnorm_matches_native_and_is_restored():
+    """The engine swaps eval BatchNorm for one addcmul during the Jacobian; values must match
+    F.batch_norm and every module must get its own forward back (also after an exception)."""
+    model = small_model(SMALL_ARCHS[0], 5).float()
+    for bn in (m for m in model.modules() if isinstance(m, nn.BatchNorm2d)):
+        bn.running_mean.normal_()
+        bn.running_var.uniform_(0.5, 2.0)
+        if bn.weight is not None:
+            bn.weight.data.normal_()
+            bn.bias.data.normal_()
+    inputs = torch.randn(4, 3, 8, 8)
+    with torch.no_grad():
+        native = model(inputs)[1]
+    _, logits = per_sample_jacobian(model, inputs, select_tensors(model, 128))
+    torch.testing.assert_close(logits, native, rtol=1e-5, atol=1e-5)
+    assert not any("forward" in m.__dict__ for m in model.modules())
+    with pytest.raises(RuntimeError):
+        per_sample_jacobian(model, torch.randn(4, 5, 8, 8), select_tensors(model, 128))
+    assert not any("forward" in m.__dict__ for m in model.modules())
+
+
 def test_eleven_quantiles_and_random_tensor_policy():
     model = small_model(SMALL_ARCHS[0], 5)
     inputs = torch.randn(6, 3, 8, 8, dtype=torch.float64)

@@ -138,6 +138,44 @@ def _frozen(model: nn.Module):
             p.requires_grad_(flag)
 
 
+def _affine_batchnorm_forward(module: nn.modules.batchnorm._BatchNorm):
+    """Eval-mode BatchNorm as one ``addcmul`` with per-channel scale/shift read from the module on
+    each call (so ``functional_call`` still substitutes its weights). Same values as
+    ``F.batch_norm`` up to float rounding, but its backward is a single multiply, where
+    ``native_batch_norm_backward`` costs about as much as a third of a convolution's backward."""
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        scale = torch.rsqrt(module.running_var + module.eps)
+        shift = -module.running_mean * scale
+        if module.weight is not None:
+            scale = scale * module.weight
+            shift = shift * module.weight
+        if module.bias is not None:
+            shift = shift + module.bias
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        return torch.addcmul(shift.view(shape), x, scale.view(shape))
+
+    return forward
+
+
+@contextlib.contextmanager
+def _cheap_eval_batchnorm(model: nn.Module):
+    """Swap every eval-mode BatchNorm with running statistics to :func:`_affine_batchnorm_forward`
+    for the duration (about 25 % off the K backward passes of a NAS-Bench-201 network)."""
+    patched = [
+        m for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and not m.training and m.running_var is not None
+        and "forward" not in m.__dict__
+    ]  # fmt: skip
+    for module in patched:
+        module.forward = _affine_batchnorm_forward(module)
+    try:
+        yield
+    finally:
+        for module in patched:
+            del module.forward
+
+
 def _unit_tangent(module: nn.Module, local: str, element: int, x: torch.Tensor, out: torch.Tensor):
     """``(channels, part)`` with ∂out/∂θ for θ = ``getattr(module, local).view(-1)[element]``: the
     output channels it touches and the tangent restricted to them, read straight off the input for
@@ -265,7 +303,7 @@ def per_sample_jacobian(
         if isinstance(m, nn.Linear)
     ]
     try:
-        with _frozen(model):
+        with _frozen(model), _cheap_eval_batchnorm(model):
             logits = logits_of(model(inputs))
             head = heads[-1] if heads and heads[-1][2] is logits else None
             if head is not None and head[0].in_features < logits.shape[1]:
