@@ -43,3 +43,18 @@ def test_bad_input_is_one_line_with_exit_2(args, words):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_configs_lists_copies_and_refuses_to_overwrite(tmp_path, capsys):
+    from pathlib import Path
+
+    shipped = sorted(p for p in (Path(__file__).resolve().parents[1] / "configs").iterdir() if p.suffix in (".yml", ".yaml", ".json"))
+    assert main(["configs"]) == 0
+    assert capsys.readouterr().out.split() == [str(p) for p in shipped]
+    assert main(["configs", "--out", str(tmp_path)]) == 0
+    (tmp_path / "vkdnw_nb201.yml").write_text("edited")
+    capsys.readouterr()
+    assert main(["configs", "--out", str(tmp_path)]) == 2
+    assert "would overwrite" in capsys.readouterr().err and (tmp_path / "vkdnw_nb201.yml").read_text() == "edited"
+    assert main(["configs", "--out", str(tmp_path), "--force"]) == 0
+    assert [(tmp_path / p.name).read_bytes() for p in shipped] == [p.read_bytes() for p in shipped]

@@ -1,4 +1,5 @@
-"""``vkdnw`` console script: ``score`` one architecture, ``evaluate`` a search space, ``nni-report``."""
+"""``vkdnw`` console script: ``score`` one architecture, ``evaluate`` a search space, ``configs`` (copy the
+shipped NNI/NASLib configs), ``nni-report``."""
 
 from __future__ import annotations
 
@@ -130,6 +131,28 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_configs(args) -> int:
+    import shutil
+    from pathlib import Path
+
+    from .paths import configs_dir
+
+    source = configs_dir()
+    files = sorted(p for p in source.iterdir() if p.suffix in (".yml", ".yaml", ".json"))
+    if args.out is None:
+        print("\n".join(str(p) for p in files))
+        return 0
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    existing = [p.name for p in files if (out / p.name).exists()]
+    if existing and not args.force:
+        raise CliError(f"--out {out}: would overwrite {', '.join(existing)}; pass --force")
+    for path in files:
+        shutil.copy2(path, out / path.name)
+    print(f"copied {len(files)} configs to {out}")
+    return 0
+
+
 def nni_report(argv) -> int:
     """``vkdnw nni-report ...`` is ``vkdnw_nni.report.main`` (its own options, ``--help`` included)."""
     try:
@@ -174,6 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--import-scores", action="append", help="NASLib zc json or Suite-Zero csv/dataset; repeatable")
     ev.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for the confidence intervals")
     ev.set_defaults(run=cmd_evaluate)
+
+    configs = commands.add_parser("configs", help="list the shipped NNI/NASLib configs, or copy them to --out DIR")
+    configs.add_argument("--out", help="folder to copy them to (e.g. configs, then: nnictl create --config configs/vkdnw_nb201.yml)")
+    configs.add_argument("--force", action="store_true", help="overwrite files already in --out")
+    configs.set_defaults(run=cmd_configs)
 
     commands.add_parser("nni-report", help="top architectures of a finished NNI experiment (EXPERIMENT_ID --help; [nni] extra)")
     return parser
