@@ -53,11 +53,11 @@ def main(argv=None) -> int:
     logging.getLogger("nni").setLevel(logging.ERROR)
 
     from nni.nas.evaluator import FunctionalEvaluator
-    from nni.nas.experiment import NasExperiment, NasExperimentConfig
     from nni.nas.hub.pytorch import NasBench201
     from nni.nas.strategy import Random
     from vkdnw_nni.evaluator import ScoreOptions
     from vkdnw_nni.ranking import population_agg
+    from vkdnw_nni.search import run_local_search
     from vkdnw_nni.spaces import NB201_DATASETS, nb201_arch_str
     from vkdnw_nni.strategy import VKDNWAggEvolution
 
@@ -81,15 +81,9 @@ def main(argv=None) -> int:
                 t0 = time.time()
                 strategy = (VKDNWAggEvolution(population_size=args.population, seed=seed) if name != "nni_random"
                             else Random(dedup=True, seed=seed))
-                config = NasExperimentConfig("sequential", "simplified", "local")
-                config.max_trial_number = args.budget
-                config.execution_engine.continue_on_failure = True
-                space = NasBench201(num_labels=classes)
                 evaluator = FunctionalEvaluator(_evaluate_tagged, dataset=dataset, **options)
-                exp = NasExperiment(space, evaluator, strategy, config)
-                exp.run()
+                run_local_search(NasBench201(num_labels=classes), evaluator, strategy, args.budget)
                 history = _HISTORY.pop(dataset, [])
-                exp.stop()
                 results = [r for _, r in history]
                 agg = population_agg(results, ("vkdnw", "jacov", "az_expressivity", "az_trainability", "flops"))
                 chosen = history[int(np.argmax(agg))][0]

@@ -11,12 +11,9 @@ About 1-2 minutes on 2 CPU cores.
 
 import argparse
 import logging
-import os
-import tempfile
 
-from nni.nas.experiment import NasExperiment, NasExperimentConfig
 from nni.nas.hub.pytorch import ProxylessNAS
-from vkdnw_nni import VKDNWAggEvolution, vkdnw_evaluator
+from vkdnw_nni import VKDNWAggEvolution, run_local_search, vkdnw_evaluator
 
 
 def main():
@@ -31,18 +28,10 @@ def main():
     args = parser.parse_args()
     logging.getLogger("nni").setLevel(logging.WARNING)
 
-    with tempfile.TemporaryDirectory() as workdir:
-        os.environ["HOME"] = workdir  # NNI keeps its experiment registry under ~/nni-experiments
-        config = NasExperimentConfig("sequential", "simplified", "local")
-        config.max_trial_number = args.trials
-        config.experiment_working_directory = workdir
-        config.execution_engine.continue_on_failure = True
-        strategy = VKDNWAggEvolution(population_size=args.population, max_mflops=args.max_mflops, flops_resolution=224, seed=args.seed)
-        evaluator = vkdnw_evaluator(batch_size=args.batch, resolution=args.resolution, flops_resolution=224,
-                                    tensor_policy="random", n_quantiles=11)  # fmt: skip
-        experiment = NasExperiment(ProxylessNAS(num_labels=args.classes), evaluator, strategy, config)
-        experiment.run()
-        experiment.stop()
+    strategy = VKDNWAggEvolution(population_size=args.population, max_mflops=args.max_mflops, flops_resolution=224, seed=args.seed)
+    evaluator = vkdnw_evaluator(batch_size=args.batch, resolution=args.resolution, flops_resolution=224,
+                                tensor_policy="random", n_quantiles=11)  # fmt: skip
+    run_local_search(ProxylessNAS(num_labels=args.classes), evaluator, strategy, args.trials)
 
     flops = [metrics["flops"] for _, metrics in strategy.history]
     print(f"scored {len(strategy.history)} architectures ({min(flops):.0f}..{max(flops):.0f} MFLOPs at 224x224), "

@@ -8,12 +8,9 @@ true CIFAR-10 test accuracy when the NB201 table is available. About 1-2 minutes
 
 import argparse
 import logging
-import os
-import tempfile
 
-from nni.nas.experiment import NasExperiment, NasExperimentConfig
 from nni.nas.hub.pytorch import NasBench201
-from vkdnw_nni import VKDNWAggEvolution, vkdnw_evaluator
+from vkdnw_nni import VKDNWAggEvolution, run_local_search, vkdnw_evaluator
 from vkdnw_nni.spaces import nb201_arch_str
 
 
@@ -21,10 +18,9 @@ def true_accuracy():
     try:
         from vkdnw_plugin.benchmarks import load_nb201_table
 
-        table = load_nb201_table()
-        return table.set_index("arch_str")["c10_test"], table
+        return load_nb201_table().set_index("arch_str")["c10_test"]
     except FileNotFoundError:
-        return None, None
+        return None
 
 
 def main():
@@ -36,20 +32,12 @@ def main():
     args = parser.parse_args()
     logging.getLogger("nni").setLevel(logging.WARNING)
 
-    with tempfile.TemporaryDirectory() as workdir:
-        os.environ["HOME"] = workdir  # NNI keeps its experiment registry under ~/nni-experiments
-        config = NasExperimentConfig("sequential", "simplified", "local")
-        config.max_trial_number = args.trials
-        config.experiment_working_directory = workdir
-        config.execution_engine.continue_on_failure = True
-        strategy = VKDNWAggEvolution(population_size=args.population, max_mflops=args.max_mflops, flops_resolution=32, seed=args.seed)
-        # the paper scores batch 64 at 32x32; batch 16 keeps this example short
-        evaluator = vkdnw_evaluator(batch_size=16, resolution=32)
-        experiment = NasExperiment(NasBench201(), evaluator, strategy, config)
-        experiment.run()
-        experiment.stop()
+    strategy = VKDNWAggEvolution(population_size=args.population, max_mflops=args.max_mflops, flops_resolution=32, seed=args.seed)
+    # the paper scores batch 64 at 32x32; batch 16 keeps this example short
+    evaluator = vkdnw_evaluator(batch_size=16, resolution=32)
+    run_local_search(NasBench201(), evaluator, strategy, args.trials)
 
-    accuracy, table = true_accuracy()
+    accuracy = true_accuracy()
     print(f"scored {len(strategy.history)} architectures, skipped {strategy.rejected_over_budget} samples over "
           f"{args.max_mflops:g} MFLOPs before scoring, {strategy.failed} failed")
     print(f"{'VKDNW_agg':>9}  {'MFLOPs':>6}  {'dim':>3}  {'C10 acc':>7}  arch")

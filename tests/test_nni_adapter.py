@@ -83,29 +83,23 @@ def test_evaluator_reports_through_functional_evaluator():
 # ----------------------------------------------------------------------------- NAS strategy
 
 
-def _run_nas(strategy, budget, evaluator, tmp_path, monkeypatch):
-    from nni.nas.experiment import NasExperiment, NasExperimentConfig
+def _run_nas(strategy, budget, evaluator, tmp_path):
     from nni.nas.hub.pytorch import NasBench201
+    from vkdnw_nni import run_local_search
 
-    monkeypatch.setenv("HOME", str(tmp_path))
-    config = NasExperimentConfig("sequential", "simplified", "local")
-    config.max_trial_number = budget
-    config.execution_engine.continue_on_failure = True
-    config.experiment_working_directory = str(tmp_path / "exps")
-    experiment = NasExperiment(NasBench201(), evaluator, strategy, config)
-    experiment.run()
-    experiment.stop()
-    return experiment
+    home = os.environ.get("HOME")
+    run_local_search(NasBench201(), evaluator, strategy, budget, workdir=tmp_path / "exps")
+    assert os.environ.get("HOME") == home and any((tmp_path / "exps").iterdir())  # NNI's files went to workdir
 
 
 @needs_nni3
-def test_strategy_end_to_end_budget_and_seed(tmp_path, monkeypatch):
+def test_strategy_end_to_end_budget_and_seed(tmp_path):
     from vkdnw_nni import VKDNWAggEvolution
 
     runs = []
     for _ in range(2):
         strategy = VKDNWAggEvolution(population_size=3, max_mflops=60, flops_resolution=32, seed=3)
-        _run_nas(strategy, 6, vkdnw_evaluator(**FAST), tmp_path, monkeypatch)
+        _run_nas(strategy, 6, vkdnw_evaluator(**FAST), tmp_path)
         runs.append(strategy)
     first, second = runs
     assert len(first.history) == 6 and first.failed == 0
@@ -131,12 +125,12 @@ def _crashing(model, **options):
 
 
 @needs_nni3
-def test_strategy_survives_crashing_trials(tmp_path, monkeypatch):
+def test_strategy_survives_crashing_trials(tmp_path):
     from nni.nas.evaluator import FunctionalEvaluator
     from vkdnw_nni import VKDNWAggEvolution
 
     strategy = VKDNWAggEvolution(population_size=2, seed=0)
-    _run_nas(strategy, 6, FunctionalEvaluator(_crashing, **ScoreOptions(**FAST).to_dict()), tmp_path, monkeypatch)
+    _run_nas(strategy, 6, FunctionalEvaluator(_crashing, **ScoreOptions(**FAST).to_dict()), tmp_path)
     assert strategy.failed == 3 and len(strategy.history) == 3
 
 

@@ -36,6 +36,7 @@ _EXPORTS = {
     "build_model": "spaces",
     "search_space_json": "spaces",
     "count_mflops": "spaces",
+    "run_local_search": "search",
 }
 
 __all__ = [  # noqa: F822 - resolved lazily by __getattr__
@@ -51,6 +52,7 @@ __all__ = [  # noqa: F822 - resolved lazily by __getattr__
     "evaluate_model",
     "population_agg",
     "register_tuner",
+    "run_local_search",
     "score_model",
     "search_space_json",
     "vkdnw_evaluator",

@@ -8,23 +8,12 @@ import math
 import torch
 from torch import nn
 
+from ..vkdnw import logits_of  # noqa: F401  (re-exported for the proxy modules)
+
 # Layers whose ``weight`` the NASLib-style proxies score ("prunable" layers in Abdelfattah et al.).
 WEIGHT_LAYER_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 # Rectifier modules whose sign pattern NASWOT reads (NASLib: every torch module named *ReLU*).
 RELU_TYPES = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.RReLU, nn.PReLU)
-
-
-def logits_of(output) -> torch.Tensor:
-    """The logits of a model output: the tensor itself, or the last element of a tuple/list
-    (NAS-Bench-201's TinyNetwork returns ``(features, logits)``)."""
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, (tuple, list)) and output and isinstance(output[-1], torch.Tensor):
-        return output[-1]
-    raise TypeError(
-        f"cannot read logits from a model output of type {type(output).__name__}; "
-        "expected a tensor or a tuple/list whose last element is the logits tensor"
-    )
 
 
 def weight_layers(model: nn.Module) -> list[nn.Module]:
