@@ -231,6 +231,27 @@ def test_invalid_networks_report_a_reason_instead_of_raising():
     assert not result.valid and "non-finite" in result.reason
 
 
+def test_reference_mode_reproduces_the_authors_nan_fallback():
+    """~1000 classes with a near-zero last-class probability: the authors' float16 constants make
+    Σp ≈ 1.0002 > 1, so q = 1 − cumsum p is negative just before the last class and their Cholesky
+    factor is NaN; their code then scores entropy 0. Exact mode is unaffected."""
+    classes = 1000
+    alpha = torch.tensor(0.05, dtype=torch.float16)
+    # float64 sum of the float16 constants the authors' p is built from: Σp = (1 − α) + C · (α / C) > 1
+    assert float(1 - alpha) + classes * float(alpha / classes) > 1.0001
+    model = small_model(SMALL_ARCHS[0], classes).float()
+    with torch.no_grad():
+        model.classifier.bias[-1] = -30.0  # last class's softmax ~0, so p_last ≈ α / C < 1.8e-4
+    inputs = torch.randn(4, 3, 8, 8)
+    reference = vkdnw_score(model, inputs, mode="reference")
+    assert reference.valid and reference.entropy == 0.0 and reference.score == reference.dim
+    assert "LinAlgError" in reference.reason and not np.isfinite(reference.fisher).all()
+    assert (reference.deciles == 0).all()
+    exact = vkdnw_score(model, inputs, mode="exact")
+    assert exact.valid and exact.reason == "" and exact.entropy > 0
+    assert vkdnw_single_rank([reference, exact]).tolist() == [1.0, 2.0]  # same dim, entropy 0 ranks lower
+
+
 def test_bad_arguments_raise():
     model = small_model(SMALL_ARCHS[0], 5)
     x = torch.randn(2, 3, 8, 8, dtype=torch.float64)

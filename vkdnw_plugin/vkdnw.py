@@ -406,6 +406,24 @@ def _invalid(reason: str, dim: int, mode: str, started: float, names: list[str])
     )  # fmt: skip
 
 
+AUTHORS_FALLBACK = (
+    "reference mode: the authors' Cholesky factor is NaN here (their float16 α makes p sum to about 1.0002, so "
+    "q = 1 − cumsum p turns negative when the last classes are near α/C, as with ~1000 classes); their "
+    "code then catches torch.svd's LinAlgError and scores zero eigenvalues, entropy 0 — reproduced; "
+    "mode='exact' has no such artefact"
+)
+
+
+def _authors_fallback(fisher: torch.Tensor, dim: int, n_quantiles: int, started: float, names: list[str]) -> VKDNWResult:
+    """The authors' result for a NaN reference Fisher: eigenvalues ``zeros(2)``, so zero deciles and
+    entropy 0 (``valid=True``, since that is what their ranking uses; ``reason`` says why)."""
+    return VKDNWResult(
+        entropy=0.0, dim=dim, score=float(dim), deciles=np.zeros(n_quantiles), eigenvalues=np.zeros(2),
+        fisher=fisher.double().cpu().numpy(), valid=True, reason=AUTHORS_FALLBACK,
+        seconds=time.perf_counter() - started, n_sampled=len(names), mode="reference", sampled=names,
+    )  # fmt: skip
+
+
 def vkdnw_score(
     model: nn.Module,
     inputs: torch.Tensor,
@@ -417,8 +435,10 @@ def vkdnw_score(
 ) -> VKDNWResult:
     """VKDNW of ``model`` on ``inputs`` (B, …), model and inputs on one device, model in eval mode.
 
-    Invalid networks (non-finite logits or Fisher, fewer than 2 sampled tensors) give
-    ``valid=False`` with a ``reason`` instead of raising; bad arguments raise ``ValueError``."""
+    Invalid networks (non-finite logits, Jacobian or exact Fisher, fewer than 2 sampled tensors)
+    give ``valid=False`` with a ``reason`` instead of raising; bad arguments raise ``ValueError``.
+    A reference-mode Fisher made NaN only by the authors' Cholesky factor gets their fallback
+    (entropy 0, ``valid=True``, ``reason`` = :data:`AUTHORS_FALLBACK`)."""
     return vkdnw_scores(model, inputs, modes=(mode,), n_tensors=n_tensors, tensor_policy=tensor_policy,
                         n_quantiles=n_quantiles)[mode]  # fmt: skip
 
@@ -452,7 +472,10 @@ def vkdnw_scores(
         mode_started = time.perf_counter() - shared_seconds
         fisher = fisher_matrix(jac, logits, mode)
         if not torch.isfinite(fisher).all():
-            results[mode] = _invalid("non-finite Fisher matrix", dim, mode, mode_started, names)
+            if mode == "reference" and torch.isfinite(jac).all():
+                results[mode] = _authors_fallback(fisher, dim, n_quantiles, mode_started, names)
+            else:
+                results[mode] = _invalid("non-finite Fisher matrix", dim, mode, mode_started, names)
             continue
         entropy, deciles, eigenvalues = spectrum_entropy(fisher, n_quantiles, mode)
         if not math.isfinite(entropy):

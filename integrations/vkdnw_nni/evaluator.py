@@ -128,7 +128,7 @@ def score_model(model: nn.Module, options: ScoreOptions | dict | None = None, **
         vkdnw=_finite(vk.score), vkdnw_dim=vk.dim, vkdnw_entropy=_finite(vk.entropy), valid=bool(vk.valid),
         vkdnw_seconds=vk.seconds,
     )  # fmt: skip
-    if not vk.valid:
+    if vk.reason:  # invalid, or the authors' NaN fallback in reference mode
         result["reason"] = vk.reason
     proxies = [c for c in options.components if c not in _LOCAL_COMPONENTS]
     if proxies:
