@@ -18,7 +18,7 @@ from vkdnw_nni import VKDNWAggEvolution, run_local_search, vkdnw_evaluator
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--trials", type=int, default=12)
+    parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--population", type=int, default=4)
     parser.add_argument("--max-mflops", type=float, default=330.0, help="M MACs at 224x224 (this space spans about 109..693)")
     parser.add_argument("--batch", type=int, default=8)
@@ -42,7 +42,7 @@ def main():
         arch = entry["arch"]
         depths = " ".join(str(arch[k]) for k in sorted(arch) if k.endswith("_depth"))
         layers = " ".join(str(arch[k]) for k in sorted(arch) if not k.endswith("_depth"))
-        print(f"{entry['vkdnw_agg']:9.2f}  {entry['flops']:6.1f}  {entry['params'] / 1e6:8.2f}  {entry['vkdnw_dim']:3d}  "
+        print(f"{entry['vkdnw_agg']:9.2f}  {entry['flops']:6.1f}  {entry['params']:8.2f}  {entry['vkdnw_dim']:3d}  "
               f"{entry['vkdnw_entropy']:7.4f}  depths {depths} | {layers[:60]}...")
 
 

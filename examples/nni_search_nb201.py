@@ -25,8 +25,8 @@ def true_accuracy():
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--trials", type=int, default=16)
-    parser.add_argument("--population", type=int, default=6)
+    parser.add_argument("--trials", type=int, default=12)
+    parser.add_argument("--population", type=int, default=5)
     parser.add_argument("--max-mflops", type=float, default=100.0, help="M MACs at 32x32 (NB201 spans 7.8..220)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

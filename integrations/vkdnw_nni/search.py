@@ -34,7 +34,7 @@ def run_local_search(space, evaluator, strategy, max_trials: int, workdir: str |
     with contextlib.ExitStack() as stack:
         folder = str(workdir) if workdir is not None else stack.enter_context(tempfile.TemporaryDirectory())
         stack.enter_context(_home(folder))
-        config = NasExperimentConfig("sequential", "simplified", "local")
+        config = NasExperimentConfig("sequential", "simplified")  # no training service: nothing leaves the process
         config.max_trial_number = max_trials
         config.experiment_working_directory = folder
         config.execution_engine.continue_on_failure = True
