@@ -3,7 +3,8 @@
 For each of N seeded random NB201 architectures (batch 64, authors' init and input protocol) it
 times, in separate child processes (so peak RSS is per method): the engine (``vkdnw_score``,
 reference mode), the naive vmap(jacrev) Jacobian + the same Fisher/spectrum, and the floor
-"1 forward + K input-gradient backward passes" (K = min(C, 64)). Prints medians and ratios.
+"1 forward + K input-gradient backward passes" (K = min(C, 64)); with ``--ablate-bn`` also the engine
+with torch's own BatchNorm backward. Prints medians and ratios.
 
     python benchmarks/speed.py --archs 20 --dataset cifar10 [--threads 2] [--naive-archs 5]
 """
@@ -38,6 +39,13 @@ def measure(method: str, arch: str, dataset: str, threads: int) -> dict:
     model, x = reference_setup(lambda: nb201_network(arch, classes), 0, (64, 3, res, res))
     start = time.perf_counter()
     if method == "engine":
+        entropy = vkdnw_score(model, x, mode="reference").entropy
+    elif method == "engine_native_bn":  # ablation: the engine with torch's own BatchNorm backward
+        import contextlib
+
+        import vkdnw_plugin.vkdnw as engine
+
+        engine._cheap_eval_batchnorm = lambda model: contextlib.nullcontext()
         entropy = vkdnw_score(model, x, mode="reference").entropy
     elif method == "naive":
         from torch.func import functional_call, jacrev, vmap
@@ -95,6 +103,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="cifar10")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ablate-bn", action="store_true", help="also time the engine with native BatchNorm backward")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     archs = [NB201Arch(tuple(rng.choice(OPS) for _ in range(6))).arch_str for _ in range(args.archs)]
@@ -102,6 +111,8 @@ def main() -> None:
     for i, arch in enumerate(archs):
         row = {"arch": arch, "engine": child("engine", arch, args.dataset, args.threads)}
         row["floor"] = child("floor", arch, args.dataset, args.threads)
+        if args.ablate_bn:
+            row["native_bn"] = child("engine_native_bn", arch, args.dataset, args.threads)
         if i < args.naive_archs:
             row["naive"] = child("naive", arch, args.dataset, args.threads)
         rows.append(row)
@@ -118,6 +129,9 @@ def main() -> None:
     print(f"engine  median {med('engine', 'seconds'):.2f} s, peak RSS median {med('engine', 'peak_rss_mb'):.0f} MB, max {peak_max:.0f} MB")
     print(f"floor   median {med('floor', 'seconds'):.2f} s (1 forward + K input backward passes)")
     print(f"engine / floor  median ratio {statistics.median(r['engine']['seconds'] / r['floor']['seconds'] for r in rows):.2f}")
+    if args.ablate_bn:
+        print(f"engine with native BatchNorm backward  median {med('native_bn', 'seconds'):.2f} s; "
+              f"its time / engine's median ratio {statistics.median(r['native_bn']['seconds'] / r['engine']['seconds'] for r in rows):.2f}")
     if paired:
         print(f"naive   median {med('naive', 'seconds'):.2f} s, peak RSS median {med('naive', 'peak_rss_mb'):.0f} MB ({len(paired)} archs)")
         print(f"naive / engine  median speed-up {statistics.median(r['naive']['seconds'] / r['engine']['seconds'] for r in paired):.1f}x, "
