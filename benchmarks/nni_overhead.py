@@ -171,8 +171,8 @@ def main(argv=None) -> int:
         f"Same {args.n} NB201 architectures (`select_archs(table, 'sample:{args.n}', seed=0)`), CIFAR-10 head, "
         f"batch {args.batch_size} of randn at 32×32, reference mode, VKDNW + jacov + AZ-NAS expressivity/trainability + FLOPs, "
         "1 torch thread, trial concurrency 1, NNI 3.0, local training service (web server on 127.0.0.1). "
-        "Every mode runs in a fresh process; wall time includes start-up. 2-core CPU shared with other jobs "
-        "(another benchmark ran on the other core), so absolute numbers are noisy.",
+        "Every mode runs in a fresh process; wall time includes start-up (Python, torch, NNI imports; for nnictl also "
+        "the experiment's web server). Machine load is whatever it was during the run: compare rows, not runs.",
         f"Total wall time of this benchmark: {total:.0f} s.",
         "",
         "| mode | wall s | Σ scoring s | nets / min | overhead (wall − scoring) / scoring | trial start-up s (mean) |",
