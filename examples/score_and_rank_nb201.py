@@ -6,6 +6,7 @@ the NB201 table is available (VKDNW_SHARED or VKDNW_NB201_TABLE). About 20-40 s 
 
 import torch
 
+from vkdnw_plugin.benchmarks import accuracy_by_arch
 from vkdnw_plugin.spaces.nb201 import nb201_network, parse_arch
 from vkdnw_plugin.vkdnw import reference_setup, vkdnw_score, vkdnw_single_rank
 
@@ -21,13 +22,6 @@ ARCHS = [
 ]
 
 
-def true_accuracy():
-    try:
-        from vkdnw_plugin.benchmarks import load_nb201_table
-
-        return load_nb201_table().set_index("arch_str")["c10_test"]
-    except FileNotFoundError:
-        return None
 
 
 def main():
@@ -37,7 +31,7 @@ def main():
         model, inputs = reference_setup(lambda: nb201_network(arch, num_classes=10), seed=0, input_shape=(64, 3, 32, 32))
         results.append(vkdnw_score(model, inputs, mode="reference"))
     ranks = vkdnw_single_rank(results)
-    accuracy = true_accuracy()
+    accuracy = accuracy_by_arch("cifar10")  # None without the NB201 table
     print(f"{'rank':>4} {'dim':>4} {'entropy':>8} {'C10 acc':>8}  arch (NASLib tuple)")
     for i in sorted(range(len(ARCHS)), key=lambda i: -ranks[i]):
         acc = f"{accuracy[ARCHS[i]]:8.2f}" if accuracy is not None else "       ?"

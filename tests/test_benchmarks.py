@@ -139,3 +139,14 @@ def test_official_api_explains_what_is_missing(tmp_path):
     else:
         with pytest.raises(FileNotFoundError, match="VKDNW_NB201_API_FILE"):
             load_official_nb201(tmp_path / "missing.pth")
+
+
+def test_accuracy_by_arch_indexes_by_arch_string_and_is_none_without_a_table(tmp_path, monkeypatch):
+    from vkdnw_plugin.benchmarks import accuracy_by_arch
+
+    table = tmp_path / "t.csv"
+    table.write_text("nb201_index,arch_str,c10_test,c100_test,in16_test\n0,|a|,90.5,70.1,40.2\n1,|b|,80.0,60.0,30.0\n")
+    acc = accuracy_by_arch("cifar100", table)
+    assert acc["|b|"] == 60.0 and acc["|a|"] == 70.1 and list(acc.index) == ["|a|", "|b|"]
+    monkeypatch.delenv("VKDNW_NB201_TABLE", raising=False)
+    assert accuracy_by_arch("cifar10", tmp_path / "missing.csv") is None

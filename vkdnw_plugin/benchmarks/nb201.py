@@ -39,6 +39,16 @@ def nb201_accuracy(table: pd.DataFrame, dataset: str) -> pd.Series:
     return table[_column(ACCURACY_COLUMNS, dataset)]
 
 
+def accuracy_by_arch(dataset: str = "cifar10", path: str | os.PathLike | None = None) -> pd.Series | None:
+    """:func:`nb201_accuracy` of the NB201 table indexed by arch string, or ``None`` when no table is
+    found (for scripts that show true accuracy only where the ground truth is present)."""
+    try:
+        table = load_nb201_table(path)
+    except FileNotFoundError:
+        return None
+    return pd.Series(nb201_accuracy(table, dataset).to_numpy(), index=table["arch_str"])
+
+
 def nb201_params(table: pd.DataFrame, dataset: str) -> pd.Series:
     """Parameter count (millions) of each row with the classifier head of ``dataset``."""
     return table[_column(PARAMS_COLUMNS, dataset)]
