@@ -109,7 +109,20 @@ def apply_shims() -> None:
         _install_torchvision_stub()
 
 
+def _remove_torchvision_stub() -> None:
+    for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
+        if getattr(sys.modules[name], _STUB_FLAG, False):
+            del sys.modules[name]
+
+
 def import_naslib():
-    """``import naslib`` after :func:`apply_shims`; the module, or ``ImportError`` as raised."""
+    """``import naslib`` after :func:`apply_shims`; the module, or ``ImportError`` as raised.
+
+    Without NASLib the torchvision stub is taken out again, so other libraries (e.g. torchmetrics,
+    which probes ``find_spec("torchvision")``) never see it."""
     apply_shims()
-    return importlib.import_module("naslib")
+    try:
+        return importlib.import_module("naslib")
+    except ImportError:
+        _remove_torchvision_stub()
+        raise
