@@ -83,6 +83,13 @@ def _install_torchvision_stub() -> None:
         setattr(sys.modules[parent_name], leaf, module)
 
 
+def _forget_torchvision(stub_only: bool = False) -> None:
+    """Drop ``torchvision`` and its submodules from ``sys.modules`` (only this module's stub if ``stub_only``)."""
+    for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
+        if not stub_only or getattr(sys.modules[name], _STUB_FLAG, False):
+            del sys.modules[name]
+
+
 def _torchvision_importable() -> bool:
     if "torchvision" in sys.modules:
         return True
@@ -91,8 +98,7 @@ def _torchvision_importable() -> bool:
         importlib.import_module("torchvision.transforms")
         importlib.import_module("torchvision.datasets")
     except Exception:  # noqa: BLE001 - any failure (ImportError, RuntimeError from ops) means "use the stub"
-        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
-            del sys.modules[name]
+        _forget_torchvision()
         return False
     return True
 
@@ -109,12 +115,6 @@ def apply_shims() -> None:
         _install_torchvision_stub()
 
 
-def _remove_torchvision_stub() -> None:
-    for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
-        if getattr(sys.modules[name], _STUB_FLAG, False):
-            del sys.modules[name]
-
-
 def import_naslib():
     """``import naslib`` after :func:`apply_shims`; the module, or ``ImportError`` as raised.
 
@@ -124,5 +124,5 @@ def import_naslib():
     try:
         return importlib.import_module("naslib")
     except ImportError:
-        _remove_torchvision_stub()
+        _forget_torchvision(stub_only=True)
         raise

@@ -1,4 +1,4 @@
-"""Small helpers shared by the proxy modules (model copies, weight layers, logits, seeds)."""
+"""Small helpers shared by the proxy modules (model copies, weight layers, seeds)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import math
 
 import torch
 from torch import nn
-
-from ..vkdnw import logits_of  # noqa: F401  (re-exported for the proxy modules)
 
 # Layers whose ``weight`` the NASLib-style proxies score ("prunable" layers in Abdelfattah et al.).
 WEIGHT_LAYER_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)

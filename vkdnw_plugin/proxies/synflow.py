@@ -16,8 +16,9 @@ import math
 
 import torch
 
+from ..vkdnw import logits_of
 from ._registry import register_proxy
-from ._utils import logits_of, remove_batchnorm, weight_layers, working_copy
+from ._utils import remove_batchnorm, weight_layers, working_copy
 
 
 def synflow_sum(model, input_shape, device=None) -> float:

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..vkdnw import logits_of
 from ._context import ensure_context
 from ._registry import register_proxy
-from ._utils import logits_of, weight_layers
+from ._utils import weight_layers
 
 
 def zico_from_gradients(per_layer_grads: list[np.ndarray]) -> float:
