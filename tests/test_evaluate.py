@@ -88,3 +88,30 @@ def test_bad_evaluate_input_is_one_line(tmp_path, shared):
                               env={**os.environ, "VKDNW_SHARED": str(shared)})  # fmt: skip
         lines = proc.stderr.strip().splitlines()
         assert proc.returncode == 2 and len(lines) == 1 and word in lines[0], proc.stderr
+
+
+def test_agg_components_may_be_imported_columns(tmp_path, shared):
+    """VKDNW_agg over a computed proxy, an imported Suite-Zero column and FLOPs equals Σ log(rank/N)
+    computed here with scipy from the written per-component scores."""
+    import numpy as np
+    from scipy.stats import rankdata
+
+    components = ["vkdnw_single", "suite0:jacov", "flops"]
+    args = ["--dataset", "ImageNet16-120", "--archs", "sample:8", "--proxies", "vkdnw_agg", "--batch", "4", "--bootstrap", "10",
+            "--threads", "1", "--import-scores", "ImageNet16-120", "--agg-components", ",".join(components)]  # fmt: skip
+    env = {**os.environ, "VKDNW_SHARED": str(shared)}
+    proc = subprocess.run([sys.executable, "-m", "vkdnw_plugin.cli", "evaluate", *args, "--cache", str(tmp_path / "c.sqlite"),
+                           "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=600, env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    scores = pd.read_csv(tmp_path / "o" / "scores.csv", index_col=0)
+    assert "jacov" not in scores and "az_expressivity" not in scores  # the default components were not computed
+    expected = sum(np.log(rankdata(scores[c]) / len(scores)) for c in components)
+    np.testing.assert_allclose(scores["vkdnw_agg"], expected, rtol=1e-12)
+    assert "**VKDNW_agg components**: vkdnw_single, suite0:jacov, flops" in (tmp_path / "o" / "report.md").read_text()
+
+    for bad, word in (("vkdnw_single,suite0:jacov", "--import-scores"), ("vkdnw_single,magic", "magic")):
+        extra = ["--agg-components", bad, "--proxies", "vkdnw_agg", "--archs", "sample:2"]
+        proc = subprocess.run([sys.executable, "-m", "vkdnw_plugin.cli", "evaluate", *extra, "--cache", str(tmp_path / "c2.sqlite"),
+                               "--out", str(tmp_path / "o2")], capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and word in lines[0], proc.stderr

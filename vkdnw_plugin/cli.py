@@ -11,6 +11,7 @@ import sys
 import torch
 from tqdm import tqdm
 
+from .ranking import AGG_COMPONENTS
 from .vkdnw import MODES, N_QUANTILES, TENSOR_POLICIES, reference_setup, vkdnw_score
 
 SPACES = ("nb201", "nas-bench-macro")
@@ -99,7 +100,7 @@ def cmd_evaluate(args) -> int:
 
     from .benchmarks import load_nb201_table, select_archs
     from .cache import ResultCache
-    from .evaluate import EvaluateConfig, available_proxies, evaluate, import_scores
+    from .evaluate import DERIVED, EvaluateConfig, available_proxies, evaluate, import_scores, is_imported
     from .spaces.nb201 import dataset_shape
 
     dataset_shape(args.dataset)
@@ -117,9 +118,16 @@ def cmd_evaluate(args) -> int:
     imported = {}
     for source in args.import_scores or []:
         imported.update(import_scores(source, args.dataset))
+    components = tuple(c.strip() for c in args.agg_components.split(",") if c.strip())
+    per_network = [p for p in known if p not in DERIVED]
+    bad = [c for c in components if c not in per_network and c not in imported]
+    if bad or not components:
+        hint = " (imported columns need --import-scores)" if any(is_imported(c) for c in bad) else ""
+        raise CliError(f"--agg-components: unknown {', '.join(bad) or 'none given'}{hint}; expected proxies of "
+                       f"{', '.join(per_network)} or imported columns like suite0:jacov")  # fmt: skip
     config = EvaluateConfig(
         dataset=args.dataset, proxies=proxies, archs=archs, seeds=parse_seeds(args.seeds), modes=modes,
-        batch=args.batch, workers=args.workers, threads=args.threads, imported=imported,
+        batch=args.batch, workers=args.workers, threads=args.threads, imported=imported, agg_components=components,
     )  # fmt: skip
     cache = ResultCache(args.cache)
     try:
@@ -196,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--table", help="NB201 table csv (default: $VKDNW_NB201_TABLE or the shared copy)")
     ev.add_argument("--import-scores", action="append", help="NASLib zc json or Suite-Zero csv/dataset; repeatable")
     ev.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for the confidence intervals")
+    ev.add_argument("--agg-components", default=",".join(AGG_COMPONENTS),
+                    help="VKDNW_agg's components: proxies, or imported columns such as suite0:jacov (NASLib's "
+                         "jacov on real images, as the authors' jacov); default the paper's five")  # fmt: skip
     ev.set_defaults(run=cmd_evaluate)
 
     configs = commands.add_parser("configs", help="list the shipped NNI/NASLib configs, or copy them to --out DIR")

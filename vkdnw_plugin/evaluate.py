@@ -38,6 +38,7 @@ class EvaluateConfig:
     space: str = "nb201"
     md_train: int = 1024
     imported: dict[str, pd.Series] = field(default_factory=dict)
+    agg_components: tuple[str, ...] = AGG_COMPONENTS  # proxies, or imported columns ("suite0:jacov")
 
 
 def available_proxies() -> list[str]:
@@ -47,11 +48,20 @@ def available_proxies() -> list[str]:
     return sorted(set(VKDNW_PROXIES) | set(list_proxies()) | set(DERIVED))
 
 
-def computed_proxies(proxies) -> list[str]:
-    """Per-network proxies needed for ``proxies`` (derived ones expanded into their inputs)."""
+def is_imported(name: str) -> bool:
+    """Whether a score column comes from ``--import-scores`` (``naslib:<proxy>``, ``suite0:<proxy>``)."""
+    return ":" in name
+
+
+def computed_proxies(proxies, agg_components=AGG_COMPONENTS) -> list[str]:
+    """Per-network proxies needed for ``proxies`` (derived ones expanded into their inputs; imported
+    VKDNW_agg components need no computing)."""
     needed = []
     for name in proxies:
-        expanded = AGG_COMPONENTS if name == "vkdnw_agg" else MODEL_DRIVEN_BASE if name == "model_driven" else (name,)
+        if name == "vkdnw_agg":
+            expanded = [c for c in agg_components if not is_imported(c)]
+        else:
+            expanded = MODEL_DRIVEN_BASE if name == "model_driven" else (name,)
         needed += [p for p in expanded if p not in needed]
     return needed
 
@@ -103,7 +113,7 @@ def run_scoring(config: EvaluateConfig, cache: ResultCache, progress: bool = Tru
     """Compute every missing result, committing each to ``cache`` as it arrives. Returns how many
     networks were scored."""
     done = cache.done(config.space, config.dataset, config.batch)
-    per_net = computed_proxies(config.proxies)
+    per_net = computed_proxies(config.proxies, config.agg_components)
     items = []
     for arch in config.archs:
         for seed in config.seeds:
@@ -157,12 +167,14 @@ def collect_scores(config: EvaluateConfig, cache: ResultCache) -> pd.DataFrame:
             spectrum = spectrum[[c for c in spectrum.columns if c.startswith("vkdnw_q")]].groupby(level=0).mean()
             for column in spectrum.columns:
                 wide[_column(column, mode, config.modes)] = spectrum[column]
-    for mode in config.modes:
-        if "vkdnw_agg" in config.proxies:
-            components = {c: wide[_column(c, mode, config.modes)].to_numpy() for c in AGG_COMPONENTS}
-            wide[_column("vkdnw_agg", mode, config.modes)] = aggregate_ranks(components)
     for name, series in config.imported.items():
         wide[name] = series.reindex(wide.index)
+    for mode in config.modes:
+        if "vkdnw_agg" in config.proxies:
+            components = {
+                c: wide[c if is_imported(c) else _column(c, mode, config.modes)].to_numpy() for c in config.agg_components
+            }  # fmt: skip
+            wide[_column("vkdnw_agg", mode, config.modes)] = aggregate_ranks(components, config.agg_components)
     return wide
 
 
@@ -174,7 +186,7 @@ def model_driven_scores(wide: pd.DataFrame, accuracy: pd.Series, config: Evaluat
     from sklearn.model_selection import KFold
 
     spectrum = {_column(f"vkdnw_q{i}", mode, config.modes): f"vkdnw_q{i}" for i in range(1, 12)}
-    plain = [p for p in computed_proxies(config.proxies) if p not in VKDNW_PROXIES]
+    plain = [p for p in computed_proxies(config.proxies, config.agg_components) if p not in VKDNW_PROXIES]
     frame = wide[[c for c in spectrum if c in wide] + plain].rename(columns=spectrum)
     features = model_features(frame, "c")
     predicted = pd.Series(np.nan, index=wide.index)
@@ -324,5 +336,7 @@ def evaluate(config: EvaluateConfig, cache: ResultCache, table: pd.DataFrame, ou
         "wall time this run": f"{time.perf_counter() - started:.0f} s",
         "accuracy": "NB201 200-epoch test accuracy (c10_test / c100_test / in16_test)",
     }  # fmt: skip
+    if "vkdnw_agg" in config.proxies:
+        header["VKDNW_agg components"] = ", ".join(config.agg_components)
     write_report(metrics, out, header)
     return metrics
