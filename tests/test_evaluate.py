@@ -115,3 +115,25 @@ def test_agg_components_may_be_imported_columns(tmp_path, shared):
                                "--out", str(tmp_path / "o2")], capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
         lines = proc.stderr.strip().splitlines()
         assert proc.returncode == 2 and len(lines) == 1 and word in lines[0], proc.stderr
+
+
+def test_per_seed_metrics_rank_each_seed_on_its_own(tmp_path, shared):
+    """per_seed_metrics.csv: each seed's KT/SPR equal scipy's on that seed's cached values alone."""
+    from scipy.stats import kendalltau, spearmanr
+
+    cache, out = tmp_path / "c.sqlite", tmp_path / "o"
+    proc = subprocess.run([sys.executable, "-m", "vkdnw_plugin.cli", "evaluate", *ARGS, "--seeds", "0..1", "--cache", str(cache),
+                           "--out", str(out)], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "VKDNW_SHARED": str(shared)})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    per_seed = pd.read_csv(out / "per_seed_metrics.csv").set_index(["seed", "proxy"])
+    db = sqlite3.connect(cache)
+    stored_rows = pd.DataFrame(db.execute("SELECT arch, proxy, seed, value FROM results").fetchall(), columns=["arch", "proxy", "seed", "value"])
+    db.close()
+    accuracy = pd.read_csv(shared / "data" / "nb201" / "nb201_accuracy.csv").set_index("arch_str")["in16_test"]
+    for seed in (0, 1):
+        values = stored_rows[(stored_rows.proxy == "vkdnw_single") & (stored_rows.seed == seed)].set_index("arch").value
+        acc = accuracy.reindex(values.index).to_numpy()
+        assert per_seed.loc[(seed, "vkdnw_single"), "kt"] == pytest.approx(kendalltau(values, acc)[0], abs=1e-12)
+        assert per_seed.loc[(seed, "vkdnw_single"), "spr"] == pytest.approx(spearmanr(values, acc)[0], abs=1e-12)
+    assert "## Per seed" in (out / "report.md").read_text()

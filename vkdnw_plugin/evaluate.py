@@ -7,7 +7,7 @@ import math
 import multiprocessing
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -221,8 +221,8 @@ def import_scores(source: str, dataset: str) -> dict[str, pd.Series]:
 
 
 def metric_table(wide: pd.DataFrame, accuracy: pd.Series, n_boot: int = 200, k: int = 1000) -> pd.DataFrame:
-    """One row per score column: n, KT, SPR, nDCG@k, regret@1/10 and bootstrap 95 % CIs, each on the
-    architectures that have a score (k and 10 capped at that number)."""
+    """One row per score column: n, KT, SPR, nDCG@k, regret@1/10 and (``n_boot`` > 0) bootstrap 95 %
+    CIs, each on the architectures that have a score (k and 10 capped at that number)."""
     from .metrics import bootstrap_ci, kendall_tau, ndcg_at_k, ranking_metrics, spearman
 
     rows = []
@@ -238,9 +238,40 @@ def metric_table(wide: pd.DataFrame, accuracy: pd.Series, n_boot: int = 200, k: 
         row["ndcg"] = row.pop(f"ndcg@{kk}")
         row["regret@10"] = row.pop(f"regret@{min(10, len(acc))}")
         for name, fn in (("kt", kendall_tau), ("spr", spearman), ("ndcg", lambda a, s: ndcg_at_k(a, s, k=kk))):
-            row[f"{name}_lo"], row[f"{name}_hi"] = bootstrap_ci(fn, acc, score, n_boot=n_boot)
+            if n_boot:
+                row[f"{name}_lo"], row[f"{name}_hi"] = bootstrap_ci(fn, acc, score, n_boot=n_boot)
         rows.append(row)
     return pd.DataFrame(rows).set_index("proxy")
+
+
+def scored_table(config: EvaluateConfig, cache: ResultCache, accuracy: pd.Series) -> pd.DataFrame:
+    """``collect_scores`` plus the model-driven prediction when it was asked for."""
+    wide = collect_scores(config, cache)
+    if "model_driven" in config.proxies:
+        for mode in config.modes:
+            wide[_column("model_driven", mode, config.modes)] = model_driven_scores(wide, accuracy.reindex(wide.index), config, mode)
+    return wide
+
+
+def per_seed_metrics(config: EvaluateConfig, cache: ResultCache, accuracy: pd.Series) -> pd.DataFrame:
+    """KT, SPR and nDCG of every score column computed on each seed's scores alone, one row per
+    (seed, proxy): the authors' protocol (their tables give the mean over seeds 1-5 of these)."""
+    frames = []
+    for seed in config.seeds:
+        wide = scored_table(replace(config, seeds=[seed]), cache, accuracy)
+        frames.append(metric_table(wide, accuracy.reindex(wide.index), n_boot=0).assign(seed=seed))
+    return pd.concat(frames).reset_index()
+
+
+def per_seed_summary(per_seed: pd.DataFrame) -> list[str]:
+    """report.md lines: mean ± sd over seeds of each proxy's per-seed KT, SPR and nDCG."""
+    lines = ["## Per seed (the authors' protocol: each seed ranked on its own, mean ± sd over seeds)", "",
+             "| proxy | KT | SPR | nDCG | KT per seed |", "|---|---|---|---|---|"]  # fmt: skip
+    for proxy, group in per_seed.groupby("proxy", sort=False):
+        spread = (lambda m: f" ± {group[m].std(ddof=1):.3f}") if len(group) > 1 else (lambda m: "")  # noqa: E731
+        cells = [f"{group[m].mean():.3f}{spread(m)}" for m in ("kt", "spr", "ndcg")]
+        lines.append(f"| {proxy} | {' | '.join(cells)} | {', '.join(f'{v:.3f}' for v in group.kt)} |")
+    return lines + [""]
 
 
 def plot_report(wide: pd.DataFrame, accuracy: pd.Series, metrics: pd.DataFrame, out: Path) -> list[Path]:
@@ -297,8 +328,9 @@ def plot_report(wide: pd.DataFrame, accuracy: pd.Series, metrics: pd.DataFrame, 
     return paths
 
 
-def write_report(metrics: pd.DataFrame, out: Path, header: dict) -> Path:
-    """report.md: a table like the paper's Table I (KT, SPR, nDCG with bootstrap 95 % CIs)."""
+def write_report(metrics: pd.DataFrame, out: Path, header: dict, extra: list[str] = ()) -> Path:
+    """report.md: a table like the paper's Table I (KT, SPR, nDCG with bootstrap 95 % CIs), then
+    ``extra`` lines."""
     lines = ["# vkdnw evaluate report", ""]
     lines += [f"- **{key}**: {value}" for key, value in header.items()]
     lines += ["", "| proxy | n | KT [95% CI] | SPR [95% CI] | nDCG [95% CI] | regret@1 | regret@10 |", "|---|---|---|---|---|---|---|"]
@@ -307,7 +339,7 @@ def write_report(metrics: pd.DataFrame, out: Path, header: dict) -> Path:
             f"| {name} | {r.n} | {r.kt:.3f} [{r.kt_lo:.3f}, {r.kt_hi:.3f}] | {r.spr:.3f} [{r.spr_lo:.3f}, {r.spr_hi:.3f}] "
             f"| {r.ndcg:.3f} [{r.ndcg_lo:.3f}, {r.ndcg_hi:.3f}] | {r['regret@1']:.2f} | {r['regret@10']:.2f} |"
         )
-    lines += ["", "Plots: `rank_vs_accuracy.png`, `ndcg_at_k.png`, `metrics_bar.png`.", ""]
+    lines += ["", "Plots: `rank_vs_accuracy.png`, `ndcg_at_k.png`, `metrics_bar.png`.", "", *extra]
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
@@ -315,16 +347,14 @@ def write_report(metrics: pd.DataFrame, out: Path, header: dict) -> Path:
 
 def evaluate(config: EvaluateConfig, cache: ResultCache, table: pd.DataFrame, out: Path, progress=True, n_boot=200) -> pd.DataFrame:
     """Score (resuming from ``cache``), rank, compare with the table's test accuracy, and write
-    scores.csv, metrics.csv, report.md and plots into ``out``. Returns the metric table."""
+    scores.csv, metrics.csv, report.md and plots into ``out`` (with several seeds also
+    per_seed_metrics.csv). Returns the metric table of the seed-averaged scores."""
     from .benchmarks import nb201_accuracy
 
     started = time.perf_counter()
     scored = run_scoring(config, cache, progress)
-    wide = collect_scores(config, cache)
-    accuracy = nb201_accuracy(table.set_index("arch_str", drop=False), config.dataset).reindex(wide.index)
-    if "model_driven" in config.proxies:
-        for mode in config.modes:
-            wide[_column("model_driven", mode, config.modes)] = model_driven_scores(wide, accuracy, config, mode)
+    accuracy = nb201_accuracy(table.set_index("arch_str", drop=False), config.dataset).reindex(config.archs)
+    wide = scored_table(config, cache, accuracy)
     out.mkdir(parents=True, exist_ok=True)
     wide.assign(accuracy=accuracy).to_csv(out / "scores.csv")
     metrics = metric_table(wide, accuracy, n_boot=n_boot)
@@ -338,5 +368,10 @@ def evaluate(config: EvaluateConfig, cache: ResultCache, table: pd.DataFrame, ou
     }  # fmt: skip
     if "vkdnw_agg" in config.proxies:
         header["VKDNW_agg components"] = ", ".join(config.agg_components)
-    write_report(metrics, out, header)
+    extra = []
+    if len(config.seeds) > 1:
+        per_seed = per_seed_metrics(config, cache, accuracy)
+        per_seed.to_csv(out / "per_seed_metrics.csv", index=False)
+        extra = per_seed_summary(per_seed)
+    write_report(metrics, out, header, extra)
     return metrics
