@@ -121,9 +121,11 @@ def cmd_evaluate(args) -> int:
     components = tuple(c.strip() for c in args.agg_components.split(",") if c.strip())
     per_network = [p for p in known if p not in DERIVED]
     bad = [c for c in components if c not in per_network and c not in imported]
-    if bad or not components:
+    if not components:
+        raise CliError("--agg-components: no component given")
+    if bad:
         hint = " (imported columns need --import-scores)" if any(is_imported(c) for c in bad) else ""
-        raise CliError(f"--agg-components: unknown {', '.join(bad) or 'none given'}{hint}; expected proxies of "
+        raise CliError(f"--agg-components: unknown {', '.join(bad)}{hint}; expected proxies of "
                        f"{', '.join(per_network)} or imported columns like suite0:jacov")  # fmt: skip
     config = EvaluateConfig(
         dataset=args.dataset, proxies=proxies, archs=archs, seeds=parse_seeds(args.seeds), modes=modes,
