@@ -152,10 +152,14 @@ def run_scoring(config: EvaluateConfig, cache: ResultCache, progress: bool = Tru
 # ----------------------------------------------------------------------------- collection-level scores
 
 
-def collect_scores(config: EvaluateConfig, cache: ResultCache) -> pd.DataFrame:
+def cached_rows(config: EvaluateConfig, cache: ResultCache) -> pd.DataFrame:
+    """Every cached result of the config's space, dataset and batch, one row each."""
+    return pd.DataFrame(cache.rows(config.space, config.dataset, config.batch))
+
+
+def collect_scores(config: EvaluateConfig, rows: pd.DataFrame) -> pd.DataFrame:
     """Wide table indexed by arch string: one column per proxy (and mode), mean over seeds, plus
     ``vkdnw_q*`` spectrum features per mode, derived rankings, and imported scores."""
-    rows = pd.DataFrame(cache.rows(config.space, config.dataset, config.batch))
     rows = rows[rows.arch.isin(config.archs) & rows.seed.isin(config.seeds)]
     wide = pd.DataFrame(index=pd.Index(config.archs, name="arch"))
     for (proxy, mode), group in rows.groupby(["proxy", "mode"]):
@@ -244,21 +248,21 @@ def metric_table(wide: pd.DataFrame, accuracy: pd.Series, n_boot: int = 200, k: 
     return pd.DataFrame(rows).set_index("proxy")
 
 
-def scored_table(config: EvaluateConfig, cache: ResultCache, accuracy: pd.Series) -> pd.DataFrame:
-    """``collect_scores`` plus the model-driven prediction when it was asked for."""
-    wide = collect_scores(config, cache)
+def scored_table(config: EvaluateConfig, rows: pd.DataFrame, accuracy: pd.Series) -> pd.DataFrame:
+    """``collect_scores`` of the cached ``rows`` plus the model-driven prediction when it was asked for."""
+    wide = collect_scores(config, rows)
     if "model_driven" in config.proxies:
         for mode in config.modes:
             wide[_column("model_driven", mode, config.modes)] = model_driven_scores(wide, accuracy.reindex(wide.index), config, mode)
     return wide
 
 
-def per_seed_metrics(config: EvaluateConfig, cache: ResultCache, accuracy: pd.Series) -> pd.DataFrame:
+def per_seed_metrics(config: EvaluateConfig, rows: pd.DataFrame, accuracy: pd.Series) -> pd.DataFrame:
     """KT, SPR and nDCG of every score column computed on each seed's scores alone, one row per
     (seed, proxy): the authors' protocol (their tables give the mean over seeds 1-5 of these)."""
     frames = []
     for seed in config.seeds:
-        wide = scored_table(replace(config, seeds=[seed]), cache, accuracy)
+        wide = scored_table(replace(config, seeds=[seed]), rows, accuracy)
         frames.append(metric_table(wide, accuracy.reindex(wide.index), n_boot=0).assign(seed=seed))
     return pd.concat(frames).reset_index()
 
@@ -268,8 +272,7 @@ def per_seed_summary(per_seed: pd.DataFrame) -> list[str]:
     lines = ["## Per seed (the authors' protocol: each seed ranked on its own, mean ± sd over seeds)", "",
              "| proxy | KT | SPR | nDCG | KT per seed |", "|---|---|---|---|---|"]  # fmt: skip
     for proxy, group in per_seed.groupby("proxy", sort=False):
-        spread = (lambda m: f" ± {group[m].std(ddof=1):.3f}") if len(group) > 1 else (lambda m: "")  # noqa: E731
-        cells = [f"{group[m].mean():.3f}{spread(m)}" for m in ("kt", "spr", "ndcg")]
+        cells = [f"{group[m].mean():.3f}" + (f" ± {group[m].std(ddof=1):.3f}" if len(group) > 1 else "") for m in ("kt", "spr", "ndcg")]
         lines.append(f"| {proxy} | {' | '.join(cells)} | {', '.join(f'{v:.3f}' for v in group.kt)} |")
     return lines + [""]
 
@@ -354,7 +357,8 @@ def evaluate(config: EvaluateConfig, cache: ResultCache, table: pd.DataFrame, ou
     started = time.perf_counter()
     scored = run_scoring(config, cache, progress)
     accuracy = nb201_accuracy(table.set_index("arch_str", drop=False), config.dataset).reindex(config.archs)
-    wide = scored_table(config, cache, accuracy)
+    rows = cached_rows(config, cache)
+    wide = scored_table(config, rows, accuracy)
     out.mkdir(parents=True, exist_ok=True)
     wide.assign(accuracy=accuracy).to_csv(out / "scores.csv")
     metrics = metric_table(wide, accuracy, n_boot=n_boot)
@@ -370,7 +374,7 @@ def evaluate(config: EvaluateConfig, cache: ResultCache, table: pd.DataFrame, ou
         header["VKDNW_agg components"] = ", ".join(config.agg_components)
     extra = []
     if len(config.seeds) > 1:
-        per_seed = per_seed_metrics(config, cache, accuracy)
+        per_seed = per_seed_metrics(config, rows, accuracy)
         per_seed.to_csv(out / "per_seed_metrics.csv", index=False)
         extra = per_seed_summary(per_seed)
     write_report(metrics, out, header, extra)
