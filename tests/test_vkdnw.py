@@ -14,6 +14,7 @@ from vkdnw_plugin.spaces.nb201 import nb201_network
 from vkdnw_plugin.vkdnw import (
     init_like_reference,
     per_sample_jacobian,
+    plan_jacobian,
     reference_setup,
     select_tensors,
     vkdnw_score,
@@ -113,6 +114,44 @@ def test_fisher_and_eigenvalues_match_float64_oracle(arch, num_classes):
         q = np.quantile(np.sort(result.eigenvalues), np.arange(1, 10) / 10)
         t = q / (q.sum() + 1e-10)
         assert result.entropy == pytest.approx(-(t * np.log(t + 1e-10)).sum(), abs=1e-9)
+
+
+@pytest.mark.parametrize("direction", ["forward", "reverse"])
+@pytest.mark.parametrize("policy", ["first", "random"])
+@pytest.mark.parametrize("num_classes, n_tensors", [(20, 6), (5, 128)])  # C > P, then C < P
+def test_both_directions_match_float64_oracle(direction, policy, num_classes, n_tensors):
+    model = small_model(SMALL_ARCHS[0], num_classes, seed=1)
+    inputs = torch.randn(5, 3, 8, 8, dtype=torch.float64)
+    names = select_tensors(model, n_tensors, policy)
+    oracle = oracle_jacobian(model, inputs, names)
+    for generic in (False, True):
+        jac, logits = per_sample_jacobian(model, inputs, names, generic=generic, direction=direction)
+        np.testing.assert_allclose(jac.numpy(), oracle.numpy(), rtol=0, atol=1e-12 * oracle.abs().max().item())
+    exact, reference = oracle_fishers(oracle, logits)
+    for mode, expected in (("exact", exact), ("reference", reference)):
+        result = vkdnw_score(model, inputs, mode=mode, n_tensors=n_tensors, tensor_policy=policy, direction=direction)
+        np.testing.assert_allclose(result.fisher, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+
+
+def test_auto_direction_counts_passes():
+    """auto: reverse needs 1 + K passes (K = classes, or the head's input width when smaller),
+    forward one per sampled weight plus one per chunk; a 1000-class head on 4 sampled weights goes
+    forward, 5 classes on 128 go reverse."""
+    inputs = torch.randn(3, 3, 8, 8)
+    wide = small_model(SMALL_ARCHS[0], 1000).float()
+    plan = plan_jacobian(wide, inputs, select_tensors(wide, 4))
+    assert plan.reverse_passes == 16 and plan.forward_passes == 4 + 1 and plan.cheaper == "forward"
+    narrow = small_model(SMALL_ARCHS[0], 5).float()
+    names = select_tensors(narrow, 128)
+    plan = plan_jacobian(narrow, inputs, names)
+    assert plan.reverse_passes == 5 and plan.cheaper == "reverse"
+    assert sorted(plan.order) == list(range(len(names)))
+
+
+def test_unknown_direction_is_refused():
+    model = small_model(SMALL_ARCHS[0], 5).float()
+    with pytest.raises(ValueError, match="unknown direction 'sideways'"):
+        vkdnw_score(model, torch.randn(2, 3, 8, 8), direction="sideways")
 
 
 def test_oracle_cholesky_factorises_the_covariance():

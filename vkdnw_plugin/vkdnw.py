@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call, jvp
+from torch.func import functional_call, jvp, vmap
 
 ALPHA_FP16 = float(torch.tensor(0.05, dtype=torch.float16))
 MODES = ("reference", "exact")
@@ -209,19 +209,24 @@ def _unit_tangent(module: nn.Module, local: str, element: int, x: torch.Tensor, 
 
 
 class _DeltaHooks:
-    """Forward hooks that add δ_p ⊙ (∂out/∂θ_p) to each owning module's output.
+    """Forward hooks that add δ_p ⊙ (∂out/∂θ_p) to each owning module's output, for every p in
+    ``deltas`` (a dict p → (B,) tensor; other sampled weights are left out of that pass).
 
     ``tangents[p]`` keeps ``(channels, tangent restricted to them)`` of the last call so the head's
-    own weights can be read without a backward pass. ``generic=True`` forces ``torch.func.jvp``."""
+    own weights can be read without a backward pass; ``order`` lists the p in the order their modules
+    ran; ``largest`` is the largest output (elements) of a hooked module. ``generic=True`` forces
+    ``torch.func.jvp`` for every tangent."""
 
-    def __init__(self, model, names, batch: int, element: int, device, dtype, generic: bool = False):
+    def __init__(self, model, names, element: int, generic: bool = False):
         params = dict(model.named_parameters())
         owners = {}
         for module in model.modules():
             for local, param in module.named_parameters(recurse=False):
                 owners.setdefault(id(param), (module, local))
-        self.deltas = [torch.zeros(batch, device=device, dtype=dtype, requires_grad=True) for _ in names]
+        self.deltas: dict[int, torch.Tensor] = {}
         self.tangents: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.order: list[int] = []
+        self.largest = 0
         self.element = element
         self.generic = generic
         self._by_module: dict[nn.Module, list[tuple[int, str]]] = defaultdict(list)
@@ -252,8 +257,13 @@ class _DeltaHooks:
                 f"module {type(module).__name__} holds a sampled weight but returns {_describe(output)}; "
                 "VKDNW needs batch-first tensor outputs"
             )
+        self.largest = max(self.largest, output.numel())
         channels, parts = [], []
         for p, local in self._by_module[module]:
+            if p not in self.order:
+                self.order.append(p)
+            if p not in self.deltas:
+                continue
             fast = None if self.generic else _unit_tangent(module, local, self.element, args[0].detach(), output)
             channel, part = fast if fast is not None else self._jvp_tangent(module, local, args)
             if channel.numel() == 0:
@@ -287,16 +297,35 @@ def _vjp_rows(out: torch.Tensor, deltas: list[torch.Tensor]) -> torch.Tensor:
     return rows
 
 
-def per_sample_jacobian(
-    model: nn.Module, inputs: torch.Tensor, names: list[str], element: int = 0, generic: bool = False
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """J (B, C, P) = ∂logits_n/∂θ_p for element ``element`` of each named tensor, and the logits (B, C).
+DIRECTIONS = ("auto", "reverse", "forward")
+TANGENT_BUDGET_BYTES = 256 * 2**20  # forward mode: batched tangents of one chunk, per live activation
+MAX_TANGENT_CHUNK = 8  # measured best on a NAS-Bench-Macro network (8 > 16 > 32: later chunks start later)
 
-    Runs one forward and K = min(C, input width of a final ``nn.Linear`` head) batched backward
-    products; computation stays in the model's dtype. ``generic=True`` computes every tangent with
-    ``torch.func.jvp`` instead of the closed forms for Conv2d/Linear/BatchNorm (for testing)."""
-    batch = inputs.shape[0]
-    hooks = _DeltaHooks(model, names, batch, element, inputs.device, inputs.dtype, generic)
+
+@dataclass
+class JacobianPlan:
+    """What one cheap probe forward tells about a (model, inputs, sampled tensors) triple: the logits
+    (B, C), K = number of backward passes reverse mode needs, the forward-mode chunk size and the
+    number of forward-mode passes, and the direction ``auto`` picks."""
+
+    logits: torch.Tensor
+    reverse_passes: int
+    chunk: int
+    forward_passes: int
+    order: list[int]
+
+    @property
+    def cheaper(self) -> str:
+        """Cost model (documented in README "Speed"): reverse mode costs one forward plus K
+        activation-only backward passes, forward mode one forward per sampled weight (each starting at
+        the weight's own layer) plus one primal forward per chunk. A backward pass and a tangent pass
+        both cost about one forward (measured: 0.93 and 1.0 on NAS-Bench-Macro), so the smaller
+        count wins; ties go to reverse."""
+        return "forward" if self.forward_passes < 1 + self.reverse_passes else "reverse"
+
+
+def _head(model: nn.Module, run):
+    """``(output of run(), last nn.Linear producing it or None, its input)``."""
     heads = []
     recorder = [
         m.register_forward_hook(lambda m, args, out: heads.append((m, args[0], out)))
@@ -304,26 +333,107 @@ def per_sample_jacobian(
         if isinstance(m, nn.Linear)
     ]
     try:
+        logits = logits_of(run())
+    finally:
+        for handle in recorder:
+            handle.remove()
+    head = heads[-1] if heads and heads[-1][2] is logits else None
+    return logits, (head[0], head[1]) if head is not None and head[0].in_features < logits.shape[1] else (None, None)
+
+
+def plan_jacobian(model: nn.Module, inputs: torch.Tensor, names: list[str], element: int = 0) -> JacobianPlan:
+    """One forward without autograd that sizes both directions (see :class:`JacobianPlan`)."""
+    hooks = _DeltaHooks(model, names, element)
+    try:
+        with torch.no_grad(), _cheap_eval_batchnorm(model):
+            logits, (head, _) = _head(model, lambda: model(inputs))
+    finally:
+        hooks.remove()
+    reverse = head.in_features if head is not None else logits.shape[1]
+    per_copy = max(hooks.largest, logits.numel()) * logits.element_size()
+    chunk = int(max(1, min(MAX_TANGENT_CHUNK, TANGENT_BUDGET_BYTES // (4 * per_copy))))
+    order = hooks.order + [p for p in range(len(names)) if p not in hooks.order]
+    return JacobianPlan(logits, reverse, chunk, len(names) + math.ceil(len(names) / chunk), order)
+
+
+def check_direction(direction: str) -> str:
+    if direction not in DIRECTIONS:
+        raise ValueError(f"unknown direction {direction!r}; expected one of {', '.join(DIRECTIONS)}")
+    return direction
+
+
+def per_sample_jacobian(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    names: list[str],
+    element: int = 0,
+    generic: bool = False,
+    direction: str = "reverse",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """J (B, C, P) = ∂logits_n/∂θ_p for element ``element`` of each named tensor, and the logits (B, C).
+
+    ``direction="reverse"``: one forward and K = min(C, input width of a final ``nn.Linear`` head)
+    batched backward products. ``"forward"``: P Jacobian–vector products (``torch.func.jvp`` under
+    ``vmap``, in chunks of sampled weights taken in the order their layers run, so a chunk's tangents
+    start at its first layer). ``"auto"``: the cheaper by :meth:`JacobianPlan.cheaper`. Computation
+    stays in the model's dtype. ``generic=True`` computes every tangent with ``torch.func.jvp``
+    instead of the closed forms for Conv2d/Linear/BatchNorm (for testing)."""
+    check_direction(direction)
+    if direction != "reverse":
+        plan = plan_jacobian(model, inputs, names, element)
+        if direction == "forward" or plan.cheaper == "forward":
+            return _forward_jacobian(model, inputs, names, element, generic, plan)
+    return _reverse_jacobian(model, inputs, names, element, generic)
+
+
+def _reverse_jacobian(model, inputs, names, element, generic):
+    batch = inputs.shape[0]
+    hooks = _DeltaHooks(model, names, element, generic)
+    hooks.deltas = {
+        p: torch.zeros(batch, device=inputs.device, dtype=inputs.dtype, requires_grad=True) for p in range(len(names))
+    }
+    deltas = list(hooks.deltas.values())
+    try:
         with _frozen(model), _cheap_eval_batchnorm(model):
-            logits = logits_of(model(inputs))
-            head = heads[-1] if heads and heads[-1][2] is logits else None
-            if head is not None and head[0].in_features < logits.shape[1]:
-                module, features, _ = head
-                upstream = _vjp_rows(features, hooks.deltas)
-                jac = torch.einsum("cd,bdp->bcp", module.weight.detach(), upstream)
-                head_params = {id(param) for param in module.parameters(recurse=False)}
+            logits, (head, features) = _head(model, lambda: model(inputs))
+            if head is not None:
+                upstream = _vjp_rows(features, deltas)
+                jac = torch.einsum("cd,bdp->bcp", head.weight.detach(), upstream)
+                head_params = {id(param) for param in head.parameters(recurse=False)}
                 params = dict(model.named_parameters())
                 for p, name in enumerate(names):
                     if id(params[name]) in head_params and p in hooks.tangents:
                         channels, part = hooks.tangents[p]
                         jac[:, channels, p] = part
             else:
-                jac = _vjp_rows(logits, hooks.deltas)
+                jac = _vjp_rows(logits, deltas)
     finally:
         hooks.remove()
-        for handle in recorder:
-            handle.remove()
     return jac.detach(), logits.detach()
+
+
+def _forward_jacobian(model, inputs, names, element, generic, plan: JacobianPlan):
+    batch = inputs.shape[0]
+    logits = plan.logits
+    jac = torch.zeros(batch, logits.shape[1], len(names), dtype=logits.dtype, device=logits.device)
+    hooks = _DeltaHooks(model, names, element, generic)
+
+    def logits_given(deltas, chunk):
+        hooks.deltas = dict(zip(chunk, deltas))
+        return logits_of(model(inputs))
+
+    try:
+        with _frozen(model), _cheap_eval_batchnorm(model):
+            for start in range(0, len(names), plan.chunk):
+                chunk = plan.order[start : start + plan.chunk]
+                zeros = torch.zeros(len(chunk), batch, device=inputs.device, dtype=inputs.dtype)
+                units = torch.eye(len(chunk), device=inputs.device, dtype=inputs.dtype).unsqueeze(2).expand(-1, -1, batch)
+                columns = vmap(lambda unit: jvp(lambda d: logits_given(d, chunk), (zeros,), (unit,))[1])(units)
+                jac[:, :, chunk] = columns.permute(1, 2, 0).detach()
+    finally:
+        hooks.deltas = {}
+        hooks.remove()
+    return jac, logits
 
 
 # ----------------------------------------------------------------------------- Fisher and spectrum
@@ -433,15 +543,17 @@ def vkdnw_score(
     n_tensors: int = 128,
     tensor_policy: str = "first",
     n_quantiles: int = 9,
+    direction: str = "auto",
 ) -> VKDNWResult:
     """VKDNW of ``model`` on ``inputs`` (B, …), model and inputs on one device, model in eval mode.
 
     Invalid networks (non-finite logits, Jacobian or exact Fisher, fewer than 2 sampled tensors)
     give ``valid=False`` with a ``reason`` instead of raising; bad arguments raise ``ValueError``.
     A reference-mode Fisher made NaN only by the authors' Cholesky factor gets their fallback
-    (entropy 0, ``valid=True``, ``reason`` = :data:`AUTHORS_FALLBACK`)."""
+    (entropy 0, ``valid=True``, ``reason`` = :data:`AUTHORS_FALLBACK`). ``direction`` picks how the
+    Jacobian is differentiated (see :func:`per_sample_jacobian`); both give the same J."""
     return vkdnw_scores(model, inputs, modes=(mode,), n_tensors=n_tensors, tensor_policy=tensor_policy,
-                        n_quantiles=n_quantiles)[mode]  # fmt: skip
+                        n_quantiles=n_quantiles, direction=direction)[mode]  # fmt: skip
 
 
 def vkdnw_scores(
@@ -452,19 +564,21 @@ def vkdnw_scores(
     n_tensors: int = 128,
     tensor_policy: str = "first",
     n_quantiles: int = 9,
+    direction: str = "auto",
 ) -> dict[str, VKDNWResult]:
     """:func:`vkdnw_score` for several modes from one shared Jacobian: ``{mode: VKDNWResult}``."""
     for mode in modes:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
     quantile_levels(n_quantiles)
+    check_direction(direction)
     names = select_tensors(model, n_tensors, tensor_policy)
     started = time.perf_counter()
     dim = len(list(model.named_parameters()))
     if len(names) < 2:
         reason = f"only {len(names)} parameter tensor(s) to sample; VKDNW needs at least 2"
         return {mode: _invalid(reason, dim, mode, started, names) for mode in modes}
-    jac, logits = per_sample_jacobian(model, inputs, names)
+    jac, logits = per_sample_jacobian(model, inputs, names, direction=direction)
     if not torch.isfinite(logits).all():
         return {mode: _invalid("non-finite logits", dim, mode, started, names) for mode in modes}
     shared_seconds = time.perf_counter() - started
