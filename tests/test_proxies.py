@@ -546,3 +546,17 @@ def test_suite_zero_agreement_all_naslib_proxies():
     assert _rho(ours["jacov"], rows["jacov"].to_numpy()) >= 0.85
     for name in NASLIB_PROXIES:
         assert np.isfinite(ours[name]).mean() >= 0.95, name
+
+
+def test_vkdnw_options_reach_the_engine_and_bad_ones_are_named():
+    from vkdnw_plugin.vkdnw import reference_setup, vkdnw_score
+
+    model, inputs = reference_setup(lambda: nb201_network(MID_ARCH, num_classes=10), 0, (4, 3, 32, 32))
+    options = {"mode": "exact", "n_tensors": 16, "direction": "forward"}
+    got = compute_proxies(model, inputs, ["vkdnw"], vkdnw_options=options)["vkdnw"]
+    assert got == vkdnw_score(model, inputs, **options).entropy
+    assert got != compute_proxies(model, inputs, ["vkdnw"])["vkdnw"]  # the default (reference, 128) differs
+    with pytest.raises(ValueError, match="unknown VKDNW option 'modes'"):
+        compute_proxies(model, inputs, ["vkdnw"], vkdnw_options={"modes": "exact"})
+    with pytest.raises(ValueError, match="unknown direction 'sideways'"):
+        compute_proxies(model, inputs, ["vkdnw"], vkdnw_options={"direction": "sideways"})

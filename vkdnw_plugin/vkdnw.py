@@ -567,11 +567,9 @@ def vkdnw_scores(
     direction: str = "auto",
 ) -> dict[str, VKDNWResult]:
     """:func:`vkdnw_score` for several modes from one shared Jacobian: ``{mode: VKDNWResult}``."""
+    check_vkdnw_options(dict(n_tensors=n_tensors, tensor_policy=tensor_policy, n_quantiles=n_quantiles, direction=direction))
     for mode in modes:
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
-    quantile_levels(n_quantiles)
-    check_direction(direction)
+        check_vkdnw_options({"mode": mode})
     names = select_tensors(model, n_tensors, tensor_policy)
     started = time.perf_counter()
     dim = len(list(model.named_parameters()))
@@ -602,6 +600,26 @@ def vkdnw_scores(
             n_sampled=len(names), mode=mode, sampled=names,
         )  # fmt: skip
     return results
+
+
+VKDNW_OPTIONS = ("mode", "n_tensors", "tensor_policy", "n_quantiles", "direction")
+
+
+def check_vkdnw_options(options: dict) -> dict:
+    """``options`` (keywords of :func:`vkdnw_score`) unchanged, or ``ValueError`` naming the first bad
+    key or value."""
+    unknown = sorted(set(options) - set(VKDNW_OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown VKDNW option {unknown[0]!r}; expected any of {', '.join(VKDNW_OPTIONS)}")
+    if options.get("mode", MODES[0]) not in MODES:
+        raise ValueError(f"unknown mode {options['mode']!r}; expected one of {', '.join(MODES)}")
+    if options.get("tensor_policy", TENSOR_POLICIES[0]) not in TENSOR_POLICIES:
+        raise ValueError(f"unknown tensor_policy {options['tensor_policy']!r}; expected one of {', '.join(TENSOR_POLICIES)}")
+    if not isinstance(options.get("n_tensors", 1), int) or options.get("n_tensors", 1) < 1:
+        raise ValueError(f"n_tensors must be a positive integer, got {options['n_tensors']!r}")
+    quantile_levels(options.get("n_quantiles", 9))
+    check_direction(options.get("direction", "auto"))
+    return dict(options)
 
 
 def vkdnw_single_rank(results) -> np.ndarray:

@@ -34,6 +34,8 @@ import warnings
 import torch
 from torch import nn
 
+from ..vkdnw import check_vkdnw_options
+
 # Importing the modules registers their proxies.
 from . import (  # noqa: E402,F401  (registration side effects)
     az_expressivity,
@@ -97,6 +99,7 @@ def compute_proxies(
     *,
     seed: int = 0,
     feature_modules=None,
+    vkdnw_options: dict | None = None,
 ) -> dict[str, float]:
     """Score ``model`` on one batch ``inputs`` with every proxy in ``names`` (default: all).
 
@@ -104,7 +107,9 @@ def compute_proxies(
     A proxy that raises or returns a non-finite value gives ``nan`` and a ``RuntimeWarning``
     naming it; the others are still computed. An unknown name raises ``ValueError`` before any
     work. ``feature_modules``: submodules (or their qualified names) whose outputs the AZ-NAS
-    proxies read, default :func:`~.features.default_feature_modules`.
+    proxies read, default :func:`~.features.default_feature_modules`. ``vkdnw_options``: keywords of
+    :func:`~vkdnw_plugin.vkdnw.vkdnw_score` (``mode``, ``direction``, ``n_tensors``, ``tensor_policy``,
+    ``n_quantiles``) for the VKDNW-based proxies; unknown keywords raise ``ValueError`` before any work.
     """
     if names is None:
         names = list_proxies()
@@ -112,6 +117,8 @@ def compute_proxies(
         names = [names]
     specs = [get_proxy(name) for name in names]
     options = {} if feature_modules is None else {"feature_modules": list(feature_modules)}
+    if vkdnw_options:
+        options["vkdnw_options"] = check_vkdnw_options(vkdnw_options)
     ctx = ProxyContext(model, inputs, targets, num_classes=num_classes, seed=seed, **options)
     try:
         ctx.prepare({artefact for spec in specs for artefact in spec.requires})

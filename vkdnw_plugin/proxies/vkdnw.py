@@ -1,8 +1,9 @@
 """VKDNW (Týbl & Neumann, CVPR 2025): entropy of the nine normalised deciles of the eigenvalues of
 the empirical Fisher information of one weight from each of the first 128 parameter tensors —
 how evenly an untrained network spreads information over its weights. Reference mode (the
-authors' matrix); :func:`vkdnw_plugin.vkdnw.vkdnw_score` offers the exact Fisher and the other
-variants. The network is scored in eval mode with its current weights.
+authors' matrix) by default; ``compute_proxies(..., vkdnw_options={"mode": "exact", "direction":
+"forward", ...})`` passes any keyword of :func:`vkdnw_plugin.vkdnw.vkdnw_score`. The network is
+scored in eval mode with its current weights.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ._registry import register_proxy
 
 def _result(context):
     model = copy.deepcopy(context.model).eval() if context.model.training else context.model
-    return vkdnw_score(model, context.inputs, mode=context.options.get("vkdnw_mode", "reference"))
+    return vkdnw_score(model, context.inputs, **context.options.get("vkdnw_options", {}))
 
 
 register_artefact("vkdnw", _result)
