@@ -356,12 +356,6 @@ def plan_jacobian(model: nn.Module, inputs: torch.Tensor, names: list[str], elem
     return JacobianPlan(logits, reverse, chunk, len(names) + math.ceil(len(names) / chunk), order)
 
 
-def check_direction(direction: str) -> str:
-    if direction not in DIRECTIONS:
-        raise ValueError(f"unknown direction {direction!r}; expected one of {', '.join(DIRECTIONS)}")
-    return direction
-
-
 def per_sample_jacobian(
     model: nn.Module,
     inputs: torch.Tensor,
@@ -378,7 +372,7 @@ def per_sample_jacobian(
     start at its first layer). ``"auto"``: the cheaper by :meth:`JacobianPlan.cheaper`. Computation
     stays in the model's dtype. ``generic=True`` computes every tangent with ``torch.func.jvp``
     instead of the closed forms for Conv2d/Linear/BatchNorm (for testing)."""
-    check_direction(direction)
+    check_vkdnw_options({"direction": direction})
     if direction != "reverse":
         plan = plan_jacobian(model, inputs, names, element)
         if direction == "forward" or plan.cheaper == "forward":
@@ -603,22 +597,21 @@ def vkdnw_scores(
 
 
 VKDNW_OPTIONS = ("mode", "n_tensors", "tensor_policy", "n_quantiles", "direction")
+_ALLOWED = {"mode": MODES, "tensor_policy": TENSOR_POLICIES, "n_quantiles": N_QUANTILES, "direction": DIRECTIONS}
 
 
 def check_vkdnw_options(options: dict) -> dict:
-    """``options`` (keywords of :func:`vkdnw_score`) unchanged, or ``ValueError`` naming the first bad
-    key or value."""
-    unknown = sorted(set(options) - set(VKDNW_OPTIONS))
-    if unknown:
-        raise ValueError(f"unknown VKDNW option {unknown[0]!r}; expected any of {', '.join(VKDNW_OPTIONS)}")
-    if options.get("mode", MODES[0]) not in MODES:
-        raise ValueError(f"unknown mode {options['mode']!r}; expected one of {', '.join(MODES)}")
-    if options.get("tensor_policy", TENSOR_POLICIES[0]) not in TENSOR_POLICIES:
-        raise ValueError(f"unknown tensor_policy {options['tensor_policy']!r}; expected one of {', '.join(TENSOR_POLICIES)}")
-    if not isinstance(options.get("n_tensors", 1), int) or options.get("n_tensors", 1) < 1:
-        raise ValueError(f"n_tensors must be a positive integer, got {options['n_tensors']!r}")
-    quantile_levels(options.get("n_quantiles", 9))
-    check_direction(options.get("direction", "auto"))
+    """``options`` (keywords of :func:`vkdnw_score`) as a new dict, or ``ValueError("key: problem")``
+    naming the first unknown key or bad value: the one check behind the API, the CLIs and the
+    framework configs."""
+    for key, value in options.items():
+        if key not in VKDNW_OPTIONS:
+            raise ValueError(f"{key}: unknown VKDNW option; expected any of {', '.join(VKDNW_OPTIONS)}")
+        if key == "n_tensors":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"n_tensors: expected a positive integer, got {value!r}")
+        elif value not in _ALLOWED[key]:
+            raise ValueError(f"{key}: {value!r} is not one of {', '.join(map(str, _ALLOWED[key]))}")
     return dict(options)
 
 

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, fields, replace
 import torch
 from torch import nn
 
-from vkdnw_plugin.vkdnw import MODES, N_QUANTILES, TENSOR_POLICIES, init_like_reference, vkdnw_score
+from vkdnw_plugin.vkdnw import VKDNW_OPTIONS, check_vkdnw_options, init_like_reference, vkdnw_score
 
 __all__ = [
     "OUR_MEASURES",
@@ -64,19 +64,19 @@ class VKDNWOptions:
     n_tensors: int = 128
     tensor_policy: str = "first"
     n_quantiles: int = 9
+    direction: str = "auto"
+
+    def engine_options(self) -> dict:
+        """The keywords of :func:`vkdnw_plugin.vkdnw.vkdnw_score` among these options."""
+        return {key: getattr(self, key) for key in VKDNW_OPTIONS}
 
     def validated(self) -> VKDNWOptions:
-        checks = {
-            "mode": (self.mode, MODES),
-            "init": (self.init, INITS),
-            "tensor_policy": (self.tensor_policy, TENSOR_POLICIES),
-            "n_quantiles": (self.n_quantiles, N_QUANTILES),
-        }
-        for key, (value, allowed) in checks.items():
-            if value not in allowed:
-                raise ValueError(f"vkdnw.{key}: {value!r} is not one of {', '.join(map(str, allowed))}")
-        if not isinstance(self.n_tensors, int) or self.n_tensors < 2:
-            raise ValueError(f"vkdnw.n_tensors: expected an int >= 2, got {self.n_tensors!r}")
+        try:
+            check_vkdnw_options(self.engine_options())
+        except ValueError as error:
+            raise ValueError(f"vkdnw.{error}") from None
+        if self.init not in INITS:
+            raise ValueError(f"vkdnw.init: {self.init!r} is not one of {', '.join(INITS)}")
         if self.seed is not None and not isinstance(self.seed, int):
             raise ValueError(f"vkdnw.seed: expected an int or null, got {self.seed!r}")
         return self
@@ -148,14 +148,7 @@ def vkdnw_of_graph(net: nn.Module, inputs: torch.Tensor, options: VKDNWOptions |
         _CACHE.move_to_end(key)
         _LAST["seconds"] = _CACHE[key].seconds
         return _CACHE[key]
-    result = vkdnw_score(
-        net,
-        inputs,
-        mode=options.mode,
-        n_tensors=options.n_tensors,
-        tensor_policy=options.tensor_policy,
-        n_quantiles=options.n_quantiles,
-    )
+    result = vkdnw_score(net, inputs, **options.engine_options())
     _CACHE[key] = result
     _LAST["seconds"] = result.seconds
     while len(_CACHE) > _CACHE_SIZE:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from vkdnw_plugin.vkdnw import MODES, N_QUANTILES, TENSOR_POLICIES, init_like_reference, vkdnw_score
+from vkdnw_plugin.vkdnw import VKDNW_OPTIONS, check_vkdnw_options, init_like_reference, vkdnw_score
 
 from ._compat import FunctionalEvaluator
 from ._constants import DEFAULT_COMPONENTS
@@ -45,12 +45,13 @@ class ScoreOptions:
     n_tensors: int = 128
     tensor_policy: str = "first"
     n_quantiles: int = 9
+    direction: str = "auto"
     components: tuple[str, ...] = DEFAULT_COMPONENTS
     seed: int = 0
     threads: int | None = None
 
     def __post_init__(self):
-        for name in ("batch_size", "resolution", "n_tensors"):
+        for name in ("batch_size", "resolution"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name}: expected a positive integer, got {value!r}")
@@ -58,12 +59,7 @@ class ScoreOptions:
             raise ValueError(f"batch_size: VKDNW needs at least 2 samples, got {self.batch_size}")
         if self.flops_resolution is not None and (not isinstance(self.flops_resolution, int) or self.flops_resolution < 1):
             raise ValueError(f"flops_resolution: expected a positive integer or null, got {self.flops_resolution!r}")
-        if self.mode not in MODES:
-            raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {self.mode!r}")
-        if self.tensor_policy not in TENSOR_POLICIES:
-            raise ValueError(f"tensor_policy: expected one of {', '.join(TENSOR_POLICIES)}, got {self.tensor_policy!r}")
-        if self.n_quantiles not in N_QUANTILES:
-            raise ValueError(f"n_quantiles: expected one of {N_QUANTILES}, got {self.n_quantiles!r}")
+        check_vkdnw_options(self.vkdnw_options())
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise ValueError(f"threads: expected a positive integer or null, got {self.threads!r}")
         components = (self.components,) if isinstance(self.components, str) else tuple(self.components)
@@ -78,6 +74,10 @@ class ScoreOptions:
                     f"components: unknown {unknown}; expected vkdnw, flops, params or a registered proxy "
                     f"({', '.join(list_proxies())})"
                 )
+
+    def vkdnw_options(self) -> dict:
+        """The keywords of :func:`vkdnw_plugin.vkdnw.vkdnw_score` among these options."""
+        return {key: getattr(self, key) for key in VKDNW_OPTIONS}
 
     @classmethod
     def from_dict(cls, values: dict | None) -> ScoreOptions:
@@ -120,10 +120,7 @@ def score_model(model: nn.Module, options: ScoreOptions | dict | None = None, **
         torch.manual_seed(options.seed)
         init_like_reference(model)
         inputs = torch.randn(options.batch_size, 3, options.resolution, options.resolution)
-    vk = vkdnw_score(
-        model, inputs, mode=options.mode, n_tensors=options.n_tensors,
-        tensor_policy=options.tensor_policy, n_quantiles=options.n_quantiles,
-    )  # fmt: skip
+    vk = vkdnw_score(model, inputs, **options.vkdnw_options())
     result.update(
         vkdnw=_finite(vk.score), vkdnw_dim=vk.dim, vkdnw_entropy=_finite(vk.entropy), valid=bool(vk.valid),
         vkdnw_seconds=vk.seconds,

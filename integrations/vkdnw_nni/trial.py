@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n-tensors", type=int, default=128)
     parser.add_argument("--tensor-policy", default=None, help="first | random (default: the authors' per space)")
     parser.add_argument("--n-quantiles", type=int, default=None, help="9 | 11 (default: the authors' per space)")
+    parser.add_argument("--direction", default="auto", help="Jacobian direction: auto | reverse | forward")
     parser.add_argument("--components", default=None, help="comma-separated VKDNW_agg components")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch threads per trial")
@@ -80,6 +81,7 @@ def options_from_args(args) -> tuple[str, dict, object]:
             n_tensors=args.n_tensors,
             tensor_policy=args.tensor_policy or defaults["tensor_policy"],
             n_quantiles=args.n_quantiles or defaults["n_quantiles"],
+            direction=args.direction,
             components=tuple(args.components.split(",")) if args.components else ScoreOptions.components,
             seed=args.seed,
             threads=args.threads,
