@@ -29,11 +29,8 @@ def measure(method: str, arch: str, dataset: str, threads: int) -> dict:
 
     from vkdnw_plugin.spaces.nb201 import dataset_shape, nb201_network
     from vkdnw_plugin.vkdnw import (
-        fisher_matrix,
         logits_of,
         reference_setup,
-        select_tensors,
-        spectrum_entropy,
         vkdnw_score,
     )
 
@@ -51,28 +48,9 @@ def measure(method: str, arch: str, dataset: str, threads: int) -> dict:
         engine._cheap_eval_batchnorm = lambda model: contextlib.nullcontext()
         entropy = vkdnw_score(model, x, mode="reference").entropy
     elif method == "naive":
-        from torch.func import functional_call, jacrev, vmap
+        from naive import naive_entropy
 
-        names = select_tensors(model)
-        params = {k: v.detach() for k, v in model.named_parameters()}
-        buffers = {k: v.detach() for k, v in model.named_buffers()}
-
-        def per_sample(sample):
-            def logits(picked):
-                full = dict(params)
-                for name, value in picked.items():
-                    flat = full[name].flatten().clone()
-                    flat[0] = value[0]
-                    full[name] = flat.view_as(params[name])
-                return logits_of(functional_call(model, (full, buffers), (sample.unsqueeze(0),))).squeeze(0)
-
-            return jacrev(logits)({n: params[n].flatten()[:1] for n in names})
-
-        jac_dict = vmap(per_sample)(x)
-        jac = torch.cat([jac_dict[n].flatten(2) for n in names], dim=2)
-        with torch.no_grad():
-            logits = logits_of(model(x))
-        entropy = spectrum_entropy(fisher_matrix(jac, logits, "reference"), 9, "reference")[0]
+        entropy = naive_entropy(model, x)
     elif method == "gemm":  # the machine's float32 matrix-multiply rate on these threads
         a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
         a @ b
