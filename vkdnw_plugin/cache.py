@@ -1,5 +1,7 @@
 """SQLite cache of proxy results: one row per (space, arch, dataset, proxy, seed, mode, batch,
-package version), committed as soon as it is computed, so a killed run loses nothing."""
+package version), committed as soon as it is computed, so a killed run loses nothing. A cache file
+created by this object and still empty when it is closed is removed (a refused or failed run leaves
+no stray file)."""
 
 from __future__ import annotations
 
@@ -9,21 +11,26 @@ import sqlite3
 from pathlib import Path
 
 from . import __version__
+from .options import OptionError, check_cache_path
 
 SCHEMA = "vkdnw-plugin-cache/1"
 KEY_COLUMNS = ("space", "arch", "dataset", "proxy", "seed", "mode", "batch", "version")
 
 
-class CacheError(ValueError):
+class CacheError(OptionError):
     """The file is not a vkdnw-plugin cache (corrupt or foreign); it is never overwritten."""
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__("cache", path, f"{problem}; refusing to use or overwrite it")
 
 
 class ResultCache:
     """``put``/``get`` proxy values keyed by :data:`KEY_COLUMNS` (``version`` filled in)."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        existed = self.path.exists() and self.path.stat().st_size > 0
+        self.path = check_cache_path(path)
+        self.created = not self.path.exists()
+        existed = not self.created and self.path.stat().st_size > 0
         try:
             self.db = sqlite3.connect(self.path, timeout=60)
             if existed:
@@ -31,7 +38,7 @@ class ResultCache:
             else:
                 self._create()
         except sqlite3.DatabaseError as error:
-            raise CacheError(f"{self.path} is not a vkdnw-plugin cache ({error}); refusing to use or overwrite it") from None
+            raise CacheError(self.path, f"not a vkdnw-plugin cache ({error})") from None
 
     def _create(self) -> None:
         with self.db:
@@ -47,10 +54,10 @@ class ResultCache:
         try:
             row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         except sqlite3.DatabaseError as error:
-            raise CacheError(f"{self.path} is not a vkdnw-plugin cache ({error}); refusing to use or overwrite it") from None
+            raise CacheError(self.path, f"not a vkdnw-plugin cache ({error})") from None
         if row is None or row[0] != SCHEMA:
             found = row[0] if row else "none"
-            raise CacheError(f"{self.path} has cache schema {found!r}, expected {SCHEMA!r}; refusing to use or overwrite it")
+            raise CacheError(self.path, f"cache schema {found!r}, expected {SCHEMA!r}")
 
     @staticmethod
     def _key(space, arch, dataset, proxy, seed, mode, batch) -> tuple:
@@ -84,5 +91,13 @@ class ResultCache:
             for a, p, s, m, v, f in cursor
         ]
 
+    def is_empty(self) -> bool:
+        """Whether no result is stored (of any space, dataset, batch or version)."""
+        return self.db.execute("SELECT 1 FROM results LIMIT 1").fetchone() is None
+
     def close(self) -> None:
+        """Close the database; remove the file when this object created it and it holds no result."""
+        discard = self.created and self.is_empty()
         self.db.close()
+        if discard:
+            self.path.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..options import OptionError, check_count
 from ..paths import nb201_table_path
 
 ACCURACY_COLUMNS = {"cifar10": "c10_test", "cifar100": "c100_test", "ImageNet16-120": "in16_test"}
@@ -62,17 +63,18 @@ def select_archs(table: pd.DataFrame, subset: str, seed: int = 0) -> pd.DataFram
       rows, drawn by ``DataFrame.sample(n=N, random_state=seed)`` (numpy ``RandomState``, stable
       across versions) and returned in NB201 index order.
     """
+    check_count("seed", seed, minimum=0)
     if subset == "all":
         return table
     if subset == "unique":
         return table[table["unique_9445"]]
     match = _SAMPLE.match(subset)
     if not match:
-        raise ValueError(f"unknown subset {subset!r}; expected one of {SUBSETS}")
+        raise OptionError("subset", subset, f"unknown; expected one of {SUBSETS}")
     n, population = int(match.group(1)), match.group(2) or "unique"
     pool = table if population == "all" else table[table["unique_9445"]]
     if not 1 <= n <= len(pool):
-        raise ValueError(f"subset {subset!r} asks for {n} architectures; {population} has 1..{len(pool)}")
+        raise OptionError("subset", subset, f"asks for {n} architectures; {population} has 1..{len(pool)}")
     return pool.sample(n=n, random_state=seed).sort_index()
 
 

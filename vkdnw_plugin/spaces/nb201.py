@@ -35,7 +35,7 @@ NUM_ARCHS = len(OPS) ** 6
 STRING_EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 # Position in the arch string of each NASLib tuple position.
 _NASLIB_TO_STRING = (0, 1, 3, 2, 4, 5)
-_INDEX_PATTERN = re.compile(r"^\s*\d+\s*$")
+_INDEX_PATTERN = re.compile(r"^\s*-?\d+\s*$")
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,8 @@ def _index_of() -> dict[str, int]:
 
 def _from_index(index: int) -> NB201Arch:
     if not 0 <= index < NUM_ARCHS:
-        raise ValueError(f"NB201 index {index} out of range 0..{NUM_ARCHS - 1}")
+        problem = "is negative" if index < 0 else "is out of range"
+        raise ValueError(f"NB201 index {index} {problem}; expected 0..{NUM_ARCHS - 1}")
     return _from_string(nb201_index_order()[index])
 
 
