@@ -110,7 +110,7 @@ def test_agg_components_may_be_imported_columns(tmp_path, shared):
     assert "**VKDNW_agg components**: vkdnw_single, suite0:jacov, flops" in (tmp_path / "o" / "report.md").read_text()
 
     for bad, word in (("vkdnw_single,suite0:jacov", "--import-scores"), ("vkdnw_single,magic", "magic")):
-        extra = ["--agg-components", bad, "--proxies", "vkdnw_agg", "--archs", "sample:2"]
+        extra = ["--agg-components", bad, "--proxies", "vkdnw_agg", "--archs", "sample:3"]
         proc = subprocess.run([sys.executable, "-m", "vkdnw_plugin.cli", "evaluate", *extra, "--cache", str(tmp_path / "c2.sqlite"),
                                "--out", str(tmp_path / "o2")], capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
         lines = proc.stderr.strip().splitlines()

@@ -4,24 +4,50 @@ shipped NNI/NASLib configs), ``nni-report``."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import statistics
 import sys
+import warnings
+from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
+from . import __version__
+from .options import DEFAULT_THREADS, OptionError, OversubscriptionWarning, check_choice, check_count, check_seeds, check_workers_threads
 from .ranking import AGG_COMPONENTS
+from .spaces.nb201 import DATASETS
 from .vkdnw import MODES, N_QUANTILES, TENSOR_POLICIES, reference_setup, vkdnw_score
 
 SPACES = ("nb201", "nas-bench-macro")
 # The authors' NB201 code samples the first tensors and uses deciles; their MobileNetV2 code
 # samples tensors at random and adds min and max.
 SPACE_DEFAULTS = {"nb201": ("first", 9), "nas-bench-macro": ("random", 11)}
+# Command-line flags of the API parameters that are spelled differently (see OptionError.cli_message).
+FLAGS = {"modes": "--mode", "n_boot": "--bootstrap", "subset": "--archs", "seed": "--sample-seed"}
+THREADS_HELP = (
+    "torch threads per process; workers x threads above the CPU cores is allowed with a warning. On a 2-core machine "
+    "shared with other work one thread scored an NB201 network 2-10x faster than two"
+)
+SCORE_LEGEND = (
+    "dim: number of parameter tensors of the network; entropy: of its Fisher-information spectrum (quantiles); "
+    "score = dim + entropy, so networks rank by dim first, then by entropy."
+)
 
 
 class CliError(Exception):
     """A user error: printed as one line, exit status 2."""
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` with ``(default: ...)`` after every option that has a default value."""
+
+    def _get_help_string(self, action):
+        if action.default is None or isinstance(action.default, bool):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -38,14 +64,21 @@ def space_builder(space: str, arch: str, dataset: str):
     if space == "nb201":
         from .spaces.nb201 import dataset_shape, nb201_network, parse_arch
 
-        parsed = parse_arch(arch)
+        check_choice("dataset", dataset, tuple(DATASETS))
+        try:
+            parsed = parse_arch(arch)
+        except ValueError as error:
+            raise OptionError("arch", arch, str(error)) from None
         num_classes, resolution = dataset_shape(dataset)
         return (lambda: nb201_network(parsed, num_classes=num_classes)), parsed.arch_str, num_classes, resolution
     from .spaces.mbv2 import nas_bench_macro_network, parse_code
 
-    parse_code(arch)
     if dataset != "cifar10":
-        raise CliError(f"--dataset {dataset!r}: NAS-Bench-Macro is a CIFAR-10 benchmark; use cifar10")
+        raise OptionError("dataset", dataset, "NAS-Bench-Macro is a CIFAR-10 benchmark; use cifar10")
+    try:
+        parse_code(arch)
+    except ValueError as error:
+        raise OptionError("arch", arch, str(error)) from None
     return (lambda: nas_bench_macro_network(arch, num_classes=10)), arch, 10, 32
 
 
@@ -53,10 +86,12 @@ def cmd_score(args) -> int:
     policy, quantiles = SPACE_DEFAULTS[args.space]
     policy = args.tensor_policy or policy
     quantiles = args.quantiles or quantiles
+    check_seeds(args.seeds)
+    check_count("batch", args.batch)
+    check_workers_threads(1, args.threads)
     device = resolve_device(args.device)
     build, arch_text, num_classes, resolution = space_builder(args.space, args.arch, args.dataset)
-    if args.batch < 1:
-        raise CliError(f"--batch {args.batch}: must be a positive integer")
+    torch.set_num_threads(args.threads)
     runs = []
     for seed in tqdm(args.seeds, desc="seeds", disable=None if len(args.seeds) > 1 else True, file=sys.stderr):
         model, inputs = reference_setup(build, seed, (args.batch, 3, resolution, resolution), device)
@@ -81,70 +116,53 @@ def cmd_score(args) -> int:
     for r in runs:
         print(f"{r['seed']:>6} {r['entropy']:>10.6f} {r['dim']:>6} {r['score']:>12.6f} {r['seconds']:>8.2f}  {r['reason']}")
     print(f"{'mean':>6} {mean['entropy']:>10.6f} {mean['dim']:>6.0f} {mean['score']:>12.6f}")
+    print(SCORE_LEGEND)
     return 0
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``1..5`` → [1, 2, 3, 4, 5]; ``0,3`` → [0, 3]."""
-    try:
-        if ".." in text:
-            low, high = text.split("..")
-            return list(range(int(low), int(high) + 1))
-        return [int(s) for s in text.split(",")]
-    except ValueError:
-        raise CliError(f"--seeds {text!r}: expected A..B or comma-separated integers") from None
+def _names(text: str) -> list[str]:
+    """``"a, b,"`` → ``["a", "b"]``."""
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def cmd_evaluate(args) -> int:
-    from pathlib import Path
-
     from .benchmarks import load_nb201_table, select_archs
     from .cache import ResultCache
-    from .evaluate import DERIVED, EvaluateConfig, available_proxies, evaluate, import_scores, is_imported
-    from .spaces.nb201 import dataset_shape
+    from .evaluate import EvaluateConfig, evaluate, import_scores, ndcg_label, pending_networks
+    from .options import parse_seeds
 
-    dataset_shape(args.dataset)
-    known = available_proxies()
-    proxies = [p.strip() for p in args.proxies.split(",") if p.strip()]
-    unknown = [p for p in proxies if p not in known]
-    if unknown:
-        raise CliError(f"--proxies: unknown {', '.join(unknown)}; expected any of {', '.join(known)}")
-    modes = [m.strip() for m in args.mode.split(",")]
-    bad = [m for m in modes if m not in MODES]
-    if bad:
-        raise CliError(f"--mode: unknown {', '.join(bad)}; expected reference, exact or reference,exact")
+    seeds = parse_seeds(args.seeds)
     table = load_nb201_table(args.table)
     archs = list(select_archs(table, args.archs, seed=args.sample_seed).arch_str)
     imported = {}
     for source in args.import_scores or []:
         imported.update(import_scores(source, args.dataset))
-    components = tuple(c.strip() for c in args.agg_components.split(",") if c.strip())
-    per_network = [p for p in known if p not in DERIVED]
-    bad = [c for c in components if c not in per_network and c not in imported]
-    if not components:
-        raise CliError("--agg-components: no component given")
-    if bad:
-        hint = " (imported columns need --import-scores)" if any(is_imported(c) for c in bad) else ""
-        raise CliError(f"--agg-components: unknown {', '.join(bad)}{hint}; expected proxies of "
-                       f"{', '.join(per_network)} or imported columns like suite0:jacov")  # fmt: skip
     config = EvaluateConfig(
-        dataset=args.dataset, proxies=proxies, archs=archs, seeds=parse_seeds(args.seeds), modes=modes,
-        batch=args.batch, workers=args.workers, threads=args.threads, imported=imported, agg_components=components,
+        dataset=args.dataset, proxies=_names(args.proxies), archs=archs, seeds=seeds, modes=_names(args.mode),
+        batch=args.batch, workers=args.workers, threads=args.threads, imported=imported,
+        agg_components=tuple(_names(args.agg_components)),
     )  # fmt: skip
     cache = ResultCache(args.cache)
     try:
         metrics = evaluate(config, cache, table, Path(args.out), n_boot=args.bootstrap)
+    except KeyboardInterrupt:
+        total = len(config.archs) * len(config.seeds)
+        saved = total - len(pending_networks(config, cache))
+        print(f"vkdnw evaluate: interrupted; {saved} of {total} networks are saved in the cache {args.cache}; "
+              "rerunning the same command resumes from there", file=sys.stderr)  # fmt: skip
+        return 130
     finally:
         cache.close()
-    print(metrics[["n", "kt", "spr", "ndcg", "regret@1", "regret@10"]].round(4).to_string())
+    columns = {"ndcg": ndcg_label(metrics), "regret@1": "regret@1 (pp)", "regret@10": "regret@10 (pp)"}
+    print(metrics[["n", "kt", "spr", "ndcg", "regret@1", "regret@10"]].rename(columns=columns).round(4).to_string())
     print(f"wrote {args.out}/report.md, metrics.csv, scores.csv and plots")
     return 0
 
 
 def cmd_configs(args) -> int:
     import shutil
-    from pathlib import Path
 
+    from .options import check_out_dir
     from .paths import configs_dir
 
     source = configs_dir()
@@ -152,7 +170,7 @@ def cmd_configs(args) -> int:
     if args.out is None:
         print("\n".join(str(p) for p in files))
         return 0
-    out = Path(args.out)
+    out = check_out_dir(args.out)
     out.mkdir(parents=True, exist_ok=True)
     existing = [p.name for p in files if (out / p.name).exists()]
     if existing and not args.force:
@@ -173,42 +191,93 @@ def nni_report(argv) -> int:
     return report_main(argv)
 
 
+def _console_line(prog: str, text: str) -> None:
+    tqdm.write(f"{prog}: {text}", file=sys.stderr)
+
+
+def _origin(filename: str) -> str:
+    """The package a warning came from (``sklearn``), or its file name outside site-packages."""
+    parts = Path(filename).parts
+    for folder in ("site-packages", "dist-packages"):
+        if folder in parts[:-1]:
+            return parts[parts.index(folder) + 1].removesuffix(".py")
+    return Path(filename).name
+
+
+@contextlib.contextmanager
+def console(prog: str):
+    """While a command runs: the package's log lines go to stderr as ``<prog>: ...`` (``prog``: e.g.
+    ``vkdnw evaluate``), and each distinct warning is shown once, as one such line in words (not
+    Python's raw warning text)."""
+    handler = logging.Handler()
+    handler.emit = lambda record: _console_line(prog, record.getMessage())
+    logger = logging.getLogger("vkdnw_plugin")
+    logger.addHandler(handler)
+    level, logger.level = logger.level, logging.INFO
+    shown = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        if (category, text) in shown:
+            return
+        shown.add((category, text))
+        if issubclass(category, OversubscriptionWarning):
+            _console_line(prog, f"warning: {text}")
+        else:
+            _console_line(prog, f"note: {_origin(filename)} warned ({category.__name__}, shown once): {text}")
+
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = show
+            yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .evaluate import available_proxies
+
     parser = argparse.ArgumentParser(prog="vkdnw", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"vkdnw {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    score = commands.add_parser("score", help="VKDNW of one architecture over several seeds")
-    score.add_argument("--space", choices=SPACES, default="nb201")
-    score.add_argument("--arch", required=True, help="NB201 arch string, index or NASLib tuple; NAS-Bench-Macro code")
+    score = commands.add_parser("score", help="VKDNW of one architecture over several seeds", formatter_class=HelpFormatter,
+                                description=f"Score one architecture with VKDNW for each seed. {SCORE_LEGEND}")  # fmt: skip
+    score.add_argument("--space", choices=SPACES, default="nb201", help="search space")
+    score.add_argument("--arch", required=True, help="NB201 arch string, index (0..15624) or NASLib tuple; NAS-Bench-Macro code")
     score.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or ImageNet16-120")
-    score.add_argument("--seeds", type=int, nargs="+", default=[0])
-    score.add_argument("--mode", choices=MODES, default="reference")
-    score.add_argument("--batch", type=int, default=64)
-    score.add_argument("--device", default="cpu")
+    score.add_argument("--seeds", type=int, nargs="+", default=[0], help="network init/input seeds (0 or more)")
+    score.add_argument("--mode", choices=MODES, default="reference", help="Fisher matrix: the authors' code or the paper's formula")
+    score.add_argument("--batch", type=int, default=64, help="random inputs per network")
+    score.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    score.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=THREADS_HELP)
     score.add_argument("--tensor-policy", choices=TENSOR_POLICIES, help="default: first (nb201), random (nas-bench-macro)")
     score.add_argument("--quantiles", type=int, choices=N_QUANTILES, help="default: 9 (nb201), 11 (nas-bench-macro)")
     score.add_argument("--json", action="store_true", help="print one JSON document")
     score.set_defaults(run=cmd_score)
 
-    ev = commands.add_parser("evaluate", help="score many NB201 networks with many proxies and compare with ground truth")
-    ev.add_argument("--space", choices=("nb201",), default="nb201")
+    ev = commands.add_parser("evaluate", help="score many NB201 networks with many proxies and compare with ground truth",
+                             formatter_class=HelpFormatter)  # fmt: skip
+    ev.add_argument("--space", choices=("nb201",), default="nb201", help="search space")
     ev.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or ImageNet16-120")
-    ev.add_argument("--proxies", default="vkdnw_single,vkdnw_agg,flops", help="comma-separated; see error text for the list")
+    ev.add_argument("--proxies", default="vkdnw_single,vkdnw_agg,flops", help=f"comma-separated, of: {', '.join(available_proxies())}")
     ev.add_argument("--archs", default="sample:100", help="all, unique, sample:N (seeded, from the unique set), sample:N@all")
-    ev.add_argument("--sample-seed", type=int, default=0)
+    ev.add_argument("--sample-seed", type=int, default=0, help="seed of sample:N (0 or more)")
     ev.add_argument("--seeds", default="0", help="network init/input seeds: A..B or a,b,c (scores are averaged)")
     ev.add_argument("--mode", default="reference", help="reference, exact or reference,exact (shares one Jacobian)")
-    ev.add_argument("--batch", type=int, default=64)
-    ev.add_argument("--workers", type=int, default=1, help="worker processes; torch threads are split between them")
-    ev.add_argument("--threads", type=int, help="torch threads per worker (default: CPU cores / workers)")
-    ev.add_argument("--cache", default="vkdnw_cache.sqlite", help="SQLite cache: results are written as they complete")
-    ev.add_argument("--out", default="vkdnw_eval", help="output folder")
+    ev.add_argument("--batch", type=int, default=64, help="random inputs per network")
+    ev.add_argument("--workers", type=int, default=1, help="worker processes (each with --threads torch threads)")
+    ev.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=THREADS_HELP)
+    ev.add_argument("--cache", default="vkdnw_cache.sqlite", help="SQLite cache, in an existing folder: results are written as "
+                    "they complete, and a rerun of the same command resumes from it")  # fmt: skip
+    ev.add_argument("--out", default="vkdnw_eval", help="output folder (created)")
     ev.add_argument("--table", help="NB201 table csv (default: $VKDNW_NB201_TABLE or the shared copy)")
     ev.add_argument("--import-scores", action="append", help="NASLib zc json or Suite-Zero csv/dataset; repeatable")
-    ev.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for the confidence intervals")
+    ev.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for the 95%% confidence intervals (0: none)")
     ev.add_argument("--agg-components", default=",".join(AGG_COMPONENTS),
                     help="VKDNW_agg's components: proxies, or imported columns such as suite0:jacov (NASLib's "
-                         "jacov on real images, as the authors' jacov); default the paper's five")  # fmt: skip
+                         "jacov on real images, as the authors' jacov); the default is the paper's five")  # fmt: skip
     ev.set_defaults(run=cmd_evaluate)
 
     configs = commands.add_parser("configs", help="list the shipped NNI/NASLib configs, or copy them to --out DIR")
@@ -227,7 +296,11 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        with console(f"vkdnw {args.command}"):
+            return args.run(args)
+    except OptionError as error:
+        print(f"vkdnw {args.command}: error: {error.cli_message(FLAGS.get(error.option))}", file=sys.stderr)
+        return 2
     except (CliError, ValueError, FileNotFoundError, ImportError) as error:
         print(f"vkdnw {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -3,10 +3,13 @@ parallel), compare the rankings with ground truth and write scores.csv, metrics.
 
 from __future__ import annotations
 
+import logging
 import math
 import multiprocessing
-import os
+import shutil
+import signal
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -15,17 +18,34 @@ import pandas as pd
 from tqdm import tqdm
 
 from .cache import ResultCache
+from .options import (
+    DEFAULT_THREADS,
+    OptionError,
+    check_choice,
+    check_count,
+    check_names,
+    check_out_dir,
+    check_seeds,
+    check_workers_threads,
+    new_folder_root,
+)
 from .ranking import AGG_COMPONENTS, ModelDrivenRanker, aggregate_ranks, model_features, single_key
+from .spaces.nb201 import DATASETS
+from .vkdnw import MODES
 
 VKDNW_PROXIES = ("vkdnw", "vkdnw_single")  # computed per Fisher mode by the engine
 DERIVED = ("vkdnw_agg", "model_driven")  # computed inside the collection from other proxies
 MODEL_DRIVEN_BASE = ("vkdnw", "n_layers", "flops")
 NO_MODE = "-"
+NDCG_K = 1000
+log = logging.getLogger(__name__)
+_REEMITTED: dict = {}  # warnings registry of worker warnings shown again here (each shown once)
 
 
 @dataclass
 class EvaluateConfig:
-    """What ``vkdnw evaluate`` scores; ``archs`` are NB201 arch strings."""
+    """What ``vkdnw evaluate`` scores; ``archs`` are NB201 arch strings. Every field is checked on
+    construction (:class:`~vkdnw_plugin.options.OptionError` naming it)."""
 
     dataset: str
     proxies: list[str]
@@ -34,11 +54,35 @@ class EvaluateConfig:
     modes: list[str]
     batch: int = 64
     workers: int = 1
-    threads: int | None = None
+    threads: int = DEFAULT_THREADS  # torch threads per worker
     space: str = "nb201"
     md_train: int = 1024
     imported: dict[str, pd.Series] = field(default_factory=dict)
     agg_components: tuple[str, ...] = AGG_COMPONENTS  # proxies, or imported columns ("suite0:jacov")
+
+    def __post_init__(self):
+        check_choice("space", self.space, ("nb201",))
+        check_choice("dataset", self.dataset, tuple(DATASETS))
+        check_names("proxies", self.proxies, available_proxies())
+        check_names("modes", self.modes, MODES)
+        if len(self.archs) < 3:
+            raise OptionError("archs", len(self.archs), "too few architectures; ranking metrics need at least 3")
+        check_seeds(self.seeds)
+        check_count("batch", self.batch)
+        check_count("md_train", self.md_train)
+        check_workers_threads(self.workers, self.threads)
+        self._check_agg_components()
+
+    def _check_agg_components(self) -> None:
+        components = list(self.agg_components)
+        per_network = [p for p in available_proxies() if p not in DERIVED]
+        bad = [c for c in components if c not in per_network and c not in self.imported]
+        if not components:
+            raise OptionError("agg_components", components, "no component given")
+        if bad:
+            hint = " (imported columns need --import-scores)" if any(is_imported(c) for c in bad) else ""
+            raise OptionError("agg_components", components, f"unknown {', '.join(bad)}{hint}; expected proxies of "
+                              f"{', '.join(per_network)} or imported columns like suite0:jacov")  # fmt: skip
 
 
 def available_proxies() -> list[str]:
@@ -76,8 +120,17 @@ def _column(proxy: str, mode: str, modes) -> str:
 # ----------------------------------------------------------------------------- scoring
 
 
-def _score_network(item) -> tuple[str, int, list[tuple[str, str, float, dict]]]:
-    """Worker: every missing (proxy, mode) of one (arch, seed). Failures give NaN with the reason."""
+def _score_network(item) -> tuple[str, int, list[tuple[str, str, float, dict]], list[tuple]]:
+    """Worker: every missing (proxy, mode) of one (arch, seed), and the warnings raised meanwhile as
+    ``(category, message, filename, lineno)`` (shown by the main process)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        arch, seed, rows = _score_rows(item)
+    return arch, seed, rows, [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
+
+
+def _score_rows(item) -> tuple[str, int, list[tuple[str, str, float, dict]]]:
+    """Every missing (proxy, mode) of one (arch, seed). Failures give NaN with the reason."""
     from .proxies import compute_proxies
     from .spaces.nb201 import dataset_shape, nb201_network
     from .vkdnw import reference_setup, vkdnw_scores
@@ -109,9 +162,15 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def run_scoring(config: EvaluateConfig, cache: ResultCache, progress: bool = True) -> int:
-    """Compute every missing result, committing each to ``cache`` as it arrives. Returns how many
-    networks were scored."""
+def _init_pool_worker(threads: int) -> None:
+    """A pool process leaves Ctrl-C to the main process (which stops the pool)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init_worker(threads)
+
+
+def pending_networks(config: EvaluateConfig, cache: ResultCache) -> list[tuple]:
+    """One work item ``(arch, seed, dataset, batch, [(proxy, mode), ...])`` per (arch, seed) with a
+    result missing from ``cache``."""
     done = cache.done(config.space, config.dataset, config.batch)
     per_net = computed_proxies(config.proxies, config.agg_components)
     items = []
@@ -125,22 +184,33 @@ def run_scoring(config: EvaluateConfig, cache: ResultCache, progress: bool = Tru
             ]
             if wanted:
                 items.append((arch, seed, config.dataset, config.batch, wanted))
+    return items
+
+
+def run_scoring(config: EvaluateConfig, cache: ResultCache, progress: bool = True) -> int:
+    """Compute every missing result, committing each to ``cache`` as it arrives. Returns how many
+    networks were scored."""
+    items = pending_networks(config, cache)
+    total = len(config.archs) * len(config.seeds)
+    log.info("%d of %d networks (architecture x seed) found in the cache %s; %d to score",
+             total - len(items), total, cache.path, len(items))  # fmt: skip
     if not items:
         return 0
-    workers = max(1, min(config.workers, len(items)))
-    threads = config.threads or max(1, (os.cpu_count() or 1) // workers)
+    workers = min(config.workers, len(items))
     bar = tqdm(total=len(items), desc=f"scoring {config.dataset}", unit="net", disable=not progress)
     try:
         if workers == 1:
-            _init_worker(threads)
+            _init_worker(config.threads)
             results = map(_score_network, items)
             pool = None
         else:
-            pool = multiprocessing.get_context("spawn").Pool(workers, _init_worker, (threads,))
+            pool = multiprocessing.get_context("spawn").Pool(workers, _init_pool_worker, (config.threads,))
             results = pool.imap_unordered(_score_network, items)
-        for arch, seed, rows in results:
+        for arch, seed, rows, caught in results:
             for proxy, mode, value, fields in rows:
                 cache.put(config.space, arch, config.dataset, proxy, seed, mode, config.batch, value, fields)
+            for category, message, filename, lineno in caught:
+                warnings.warn_explicit(message, category, filename, lineno, registry=_REEMITTED)
             bar.update()
     finally:
         bar.close()
@@ -216,6 +286,7 @@ def import_scores(source: str, dataset: str) -> dict[str, pd.Series]:
     dataset name."""
     from .benchmarks import load_naslib_zc, load_suite_zero
 
+    check_choice("dataset", dataset, tuple(DATASETS))
     if source.endswith(".json"):
         prefix, frame = "naslib", load_naslib_zc(source, dataset).drop(columns=["val_accuracy"])
     else:
@@ -224,9 +295,10 @@ def import_scores(source: str, dataset: str) -> dict[str, pd.Series]:
     return {f"{prefix}:{column}": frame[column].astype(float) for column in frame.columns}
 
 
-def metric_table(wide: pd.DataFrame, accuracy: pd.Series, n_boot: int = 200, k: int = 1000) -> pd.DataFrame:
-    """One row per score column: n, KT, SPR, nDCG@k, regret@1/10 and (``n_boot`` > 0) bootstrap 95 %
-    CIs, each on the architectures that have a score (k and 10 capped at that number)."""
+def metric_table(wide: pd.DataFrame, accuracy: pd.Series, n_boot: int = 200, k: int = NDCG_K) -> pd.DataFrame:
+    """One row per score column: n, KT, SPR, nDCG@k (``ndcg_k``: the k used), regret@1/10 and
+    (``n_boot`` > 0) bootstrap 95 % CIs, each on the architectures that have a score (k and 10
+    capped at that number)."""
     from .metrics import bootstrap_ci, kendall_tau, ndcg_at_k, ranking_metrics, spearman
 
     rows = []
@@ -239,7 +311,7 @@ def metric_table(wide: pd.DataFrame, accuracy: pd.Series, n_boot: int = 200, k: 
             continue
         kk = min(k, len(acc))
         row = {"proxy": column, "n": int(mask.sum()), **ranking_metrics(acc, score, ks=(kk,), regret_ks=(1, min(10, len(acc))))}
-        row["ndcg"] = row.pop(f"ndcg@{kk}")
+        row["ndcg"], row["ndcg_k"] = row.pop(f"ndcg@{kk}"), kk
         row["regret@10"] = row.pop(f"regret@{min(10, len(acc))}")
         for name, fn in (("kt", kendall_tau), ("spr", spearman), ("ndcg", lambda a, s: ndcg_at_k(a, s, k=kk))):
             if n_boot:
@@ -267,18 +339,62 @@ def per_seed_metrics(config: EvaluateConfig, rows: pd.DataFrame, accuracy: pd.Se
     return pd.concat(frames).reset_index()
 
 
+def roles(config: EvaluateConfig, columns) -> list[str]:
+    """Why each score column is there: ``requested`` (in ``proxies``), ``imported``, or computed only
+    as a ``VKDNW_agg component`` or a ``model_driven input``."""
+    out = []
+    for column in columns:
+        base = column.split("[")[0]
+        if is_imported(base):
+            out.append("imported")
+        elif base in config.proxies:
+            out.append("requested")
+        elif "vkdnw_agg" in config.proxies and base in config.agg_components:
+            out.append("VKDNW_agg component")
+        else:
+            out.append("model_driven input")
+    return out
+
+
+def _label(name: str, role: str) -> str:
+    """A row's name, with its role when it was not asked for (``jacov (VKDNW_agg component)``)."""
+    return name if role in ("requested", "imported") else f"{name} ({role})"
+
+
+def ndcg_label(metrics: pd.DataFrame) -> str:
+    """``nDCG@1000``, or ``nDCG@k`` with k's rule when the rows have different numbers of networks."""
+    ks = metrics.ndcg_k.unique()
+    return f"nDCG@{ks[0]}" if len(ks) == 1 else f"nDCG@k (k = min({NDCG_K}, n))"
+
+
 def per_seed_summary(per_seed: pd.DataFrame) -> list[str]:
     """report.md lines: mean ± sd over seeds of each proxy's per-seed KT, SPR and nDCG."""
     lines = ["## Per seed (the authors' protocol: each seed ranked on its own, mean ± sd over seeds)", "",
-             "| proxy | KT | SPR | nDCG | KT per seed |", "|---|---|---|---|---|"]  # fmt: skip
+             f"| proxy | KT | SPR | {ndcg_label(per_seed)} | KT per seed |", "|---|---|---|---|---|"]  # fmt: skip
     for proxy, group in per_seed.groupby("proxy", sort=False):
         cells = [f"{group[m].mean():.3f}" + (f" ± {group[m].std(ddof=1):.3f}" if len(group) > 1 else "") for m in ("kt", "spr", "ndcg")]
-        lines.append(f"| {proxy} | {' | '.join(cells)} | {', '.join(f'{v:.3f}' for v in group.kt)} |")
+        lines.append(f"| {_label(proxy, group.role.iloc[0])} | {' | '.join(cells)} | {', '.join(f'{v:.3f}' for v in group.kt)} |")
     return lines + [""]
 
 
-def plot_report(wide: pd.DataFrame, accuracy: pd.Series, metrics: pd.DataFrame, out: Path) -> list[Path]:
-    """PNG plots: rank-vs-accuracy scatter per proxy, nDCG@k over k, bar chart of KT/SPR/nDCG."""
+def _interval(metrics: pd.DataFrame, metric: str) -> np.ndarray | None:
+    """(2, n) distances from each value down to its CI's low end and up to its high end (clipped at
+    0), or ``None`` without CIs."""
+    if f"{metric}_lo" not in metrics:
+        return None
+    values = metrics[metric].to_numpy()
+    return np.clip([values - metrics[f"{metric}_lo"].to_numpy(), metrics[f"{metric}_hi"].to_numpy() - values], 0, None)
+
+
+def _with_ci(r: pd.Series, metric: str) -> str:
+    """``0.812 [0.790, 0.830]`` (without brackets when there are no CIs)."""
+    ci = f" [{r[f'{metric}_lo']:.3f}, {r[f'{metric}_hi']:.3f}]" if f"{metric}_lo" in r else ""
+    return f"{r[metric]:.3f}{ci}"
+
+
+def plot_report(wide: pd.DataFrame, accuracy: pd.Series, metrics: pd.DataFrame, out: Path, context: str) -> list[Path]:
+    """PNG plots (``context`` names the dataset and sample in the titles): rank-vs-accuracy scatter per
+    proxy, nDCG@k over k, bar chart of KT/SPR/nDCG; 95 % CIs as in the report's table."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -287,61 +403,78 @@ def plot_report(wide: pd.DataFrame, accuracy: pd.Series, metrics: pd.DataFrame, 
     from .metrics import ndcg_at_k
 
     names = list(metrics.index)
+    labels = [_label(n, r) for n, r in zip(names, metrics.role)]
     cols = min(4, len(names))
     rows = math.ceil(len(names) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3 * rows), squeeze=False)
-    for ax, name in zip(axes.flat, names):
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3 * rows + 0.6), squeeze=False)
+    for ax, name, label in zip(axes.flat, names, labels):
         mask = wide[name].notna()
         ax.scatter(wide[name][mask].rank(), accuracy[mask], s=3, alpha=0.5)
-        ax.set_title(f"{name}\nKT {metrics.kt[name]:.3f}", fontsize=8)
-        ax.set_xlabel("proxy rank (higher = better)", fontsize=7)
+        ax.set_title(f"{label}\nKT {_with_ci(metrics.loc[name], 'kt')}", fontsize=8)
+        ax.set_xlabel("proxy rank (highest = best score)", fontsize=7)
         ax.set_ylabel("test accuracy (%)", fontsize=7)
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
+    fig.suptitle(f"Proxy rank vs test accuracy ({context})", fontsize=10)
     fig.tight_layout()
     paths = [out / "rank_vs_accuracy.png"]
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    n = len(accuracy)
-    ks = sorted({int(k) for k in np.unique(np.geomspace(10, n, 12).astype(int))})
-    for name in names:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    acc = accuracy.to_numpy()
+    ks = np.unique(np.geomspace(1, len(acc), 20).astype(int))
+    bars = _interval(metrics, "ndcg")
+    for i, (name, label) in enumerate(zip(names, labels)):
         mask = wide[name].notna().to_numpy()
-        ax.plot(ks, [ndcg_at_k(accuracy.to_numpy()[mask], wide[name].to_numpy()[mask], k=min(k, mask.sum())) for k in ks], label=name)
+        (line,) = ax.plot(ks, [ndcg_at_k(acc[mask], wide[name].to_numpy()[mask], k=min(k, mask.sum())) for k in ks], label=label)
+        if bars is not None:
+            at = metrics.ndcg_k.iloc[i] * 1.01**i  # side by side, not on top of each other
+            ax.errorbar(at, metrics.ndcg.iloc[i], yerr=bars[:, i : i + 1], color=line.get_color(), capsize=3)
     ax.set_xscale("log")
-    ax.set_xlabel("k")
+    ax.set_xlabel("k (top-k networks by test accuracy)")
     ax.set_ylabel("nDCG@k")
-    ax.legend(fontsize=6)
-    fig.tight_layout()
+    ax.set_title(f"nDCG@k ({context})" + ("; bars: 95 % CI at the table's k" if bars is not None else ""), fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
     paths.append(out / "ndcg_at_k.png")
-    fig.savefig(paths[-1], dpi=110)
+    fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(names)), 4))
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(names)), 4.5))
     x = np.arange(len(names))
-    for offset, metric in zip((-0.25, 0, 0.25), ("kt", "spr", "ndcg")):
-        ax.bar(x + offset, metrics[metric], width=0.25, label=metric.upper())
-    ax.set_xticks(x, names, rotation=60, ha="right", fontsize=7)
-    ax.legend()
-    fig.tight_layout()
+    for offset, metric, title in zip((-0.25, 0, 0.25), ("kt", "spr", "ndcg"), ("KT", "SPR", ndcg_label(metrics))):
+        ax.bar(x + offset, metrics[metric], width=0.25, label=title, yerr=_interval(metrics, metric), capsize=2)
+    ax.axhline(0, color="black", linewidth=0.5)
+    ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("rank agreement with test accuracy")
+    ci = "; error bars: bootstrap 95 % CI" if "kt_lo" in metrics else ""
+    ax.set_title(f"KT, SPR and nDCG of each proxy ({context}){ci}", fontsize=9)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     paths.append(out / "metrics_bar.png")
-    fig.savefig(paths[-1], dpi=110)
+    fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
     plt.close(fig)
     return paths
 
 
 def write_report(metrics: pd.DataFrame, out: Path, header: dict, extra: list[str] = ()) -> Path:
-    """report.md: a table like the paper's Table I (KT, SPR, nDCG with bootstrap 95 % CIs), then
-    ``extra`` lines."""
+    """report.md: a table like the paper's Table I (KT, SPR, nDCG with bootstrap 95 % CIs when
+    computed, regret), a legend of its columns, then ``extra`` lines."""
+    ci = " [95% CI]" if "kt_lo" in metrics else ""
+    ndcg = ndcg_label(metrics)
     lines = ["# vkdnw evaluate report", ""]
     lines += [f"- **{key}**: {value}" for key, value in header.items()]
-    lines += ["", "| proxy | n | KT [95% CI] | SPR [95% CI] | nDCG [95% CI] | regret@1 | regret@10 |", "|---|---|---|---|---|---|---|"]
+    lines += ["", f"| proxy | n | KT{ci} | SPR{ci} | {ndcg}{ci} | regret@1 (pp) | regret@10 (pp) |", "|---|---|---|---|---|---|---|"]
     for name, r in metrics.iterrows():
-        lines.append(
-            f"| {name} | {r.n} | {r.kt:.3f} [{r.kt_lo:.3f}, {r.kt_hi:.3f}] | {r.spr:.3f} [{r.spr_lo:.3f}, {r.spr_hi:.3f}] "
-            f"| {r.ndcg:.3f} [{r.ndcg_lo:.3f}, {r.ndcg_hi:.3f}] | {r['regret@1']:.2f} | {r['regret@10']:.2f} |"
-        )
+        cells = " | ".join(_with_ci(r, m) for m in ("kt", "spr", "ndcg"))
+        lines.append(f"| {_label(name, r.role)} | {int(r.n)} | {cells} | {r['regret@1']:.2f} | {r['regret@10']:.2f} |")
+    lines += ["", f"n: networks with a score. KT: Kendall's tau, SPR: Spearman's rho, {ndcg}: normalised discounted "
+              "cumulative gain of the proxy's top k, each against test accuracy. regret@k: the best test accuracy "
+              "among the n networks minus the best among the proxy's top k, in percentage points (pp) of accuracy "
+              "(k capped at n)." + (" 95% CI: bootstrap over networks." if ci else "")]  # fmt: skip
+    if (metrics.role == "VKDNW_agg component").any():
+        lines += ["", "Rows marked (VKDNW_agg component) were not in --proxies: they were computed only as inputs of VKDNW_agg."]
+    if (metrics.role == "model_driven input").any():
+        lines += ["", "Rows marked (model_driven input) were not in --proxies: they were computed only as model_driven features."]
     lines += ["", "Plots: `rank_vs_accuracy.png`, `ndcg_at_k.png`, `metrics_bar.png`.", "", *extra]
     path = out / "report.md"
     path.write_text("\n".join(lines))
@@ -351,31 +484,44 @@ def write_report(metrics: pd.DataFrame, out: Path, header: dict, extra: list[str
 def evaluate(config: EvaluateConfig, cache: ResultCache, table: pd.DataFrame, out: Path, progress=True, n_boot=200) -> pd.DataFrame:
     """Score (resuming from ``cache``), rank, compare with the table's test accuracy, and write
     scores.csv, metrics.csv, report.md and plots into ``out`` (with several seeds also
-    per_seed_metrics.csv). Returns the metric table of the seed-averaged scores."""
+    per_seed_metrics.csv). ``out`` and ``n_boot`` are checked before scoring; when writing fails, a
+    folder created for ``out`` is removed again. Returns the metric table of the seed-averaged scores."""
     from .benchmarks import nb201_accuracy
 
+    out = check_out_dir(out)
+    check_count("n_boot", n_boot, minimum=0)
     started = time.perf_counter()
     scored = run_scoring(config, cache, progress)
     accuracy = nb201_accuracy(table.set_index("arch_str", drop=False), config.dataset).reindex(config.archs)
     rows = cached_rows(config, cache)
     wide = scored_table(config, rows, accuracy)
-    out.mkdir(parents=True, exist_ok=True)
-    wide.assign(accuracy=accuracy).to_csv(out / "scores.csv")
     metrics = metric_table(wide, accuracy, n_boot=n_boot)
-    metrics.to_csv(out / "metrics.csv")
-    plot_report(wide, accuracy, metrics, out)
+    metrics["role"] = roles(config, metrics.index)
+    networks = len(config.archs) * len(config.seeds)
     header = {
         "dataset": config.dataset, "architectures": len(config.archs), "seeds": config.seeds,
         "modes": config.modes, "batch": config.batch, "networks scored this run": scored,
-        "wall time this run": f"{time.perf_counter() - started:.0f} s",
+        "networks from the cache": networks - scored, "wall time this run": f"{time.perf_counter() - started:.0f} s",
         "accuracy": "NB201 200-epoch test accuracy (c10_test / c100_test / in16_test)",
+        "bootstrap resamples": n_boot,
     }  # fmt: skip
     if "vkdnw_agg" in config.proxies:
         header["VKDNW_agg components"] = ", ".join(config.agg_components)
-    extra = []
-    if len(config.seeds) > 1:
-        per_seed = per_seed_metrics(config, rows, accuracy)
-        per_seed.to_csv(out / "per_seed_metrics.csv", index=False)
-        extra = per_seed_summary(per_seed)
-    write_report(metrics, out, header, extra)
+    per_seed = per_seed_metrics(config, rows, accuracy) if len(config.seeds) > 1 else None
+    root = new_folder_root(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        wide.assign(accuracy=accuracy).to_csv(out / "scores.csv")
+        metrics.to_csv(out / "metrics.csv")
+        extra = []
+        if per_seed is not None:
+            per_seed["role"] = roles(config, per_seed.proxy)
+            per_seed.to_csv(out / "per_seed_metrics.csv", index=False)
+            extra = per_seed_summary(per_seed)
+        plot_report(wide, accuracy, metrics, out, f"{config.dataset}, {len(config.archs)} architectures")
+        write_report(metrics, out, header, extra)
+    except BaseException:
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
     return metrics
