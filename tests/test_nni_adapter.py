@@ -195,6 +195,23 @@ def test_check_config_names_the_field(tmp_path):
             check_config(bad)
 
 
+def test_threads_default_to_one_and_local_oversubscription_warns(tmp_path):
+    from vkdnw_nni.cli import check_config
+    from vkdnw_nni.trial import build_parser, options_from_args
+
+    from vkdnw_plugin.options import OversubscriptionWarning
+
+    assert options_from_args(build_parser().parse_args(["--dataset", "cifar10"]))[2].threads == 1
+    with pytest.raises(ValueError, match="^--threads 0: expected a positive integer$"):
+        options_from_args(build_parser().parse_args(["--dataset", "cifar10", "--threads", "0"]))
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    shutil.copy(configs / "vkdnw_nb201_space.json", tmp_path)
+    crowded = tmp_path / "crowded.yml"
+    crowded.write_text((configs / "vkdnw_nb201.yml").read_text().replace("trialConcurrency: 2", f"trialConcurrency: {os.cpu_count() + 1}"))
+    with pytest.warns(OversubscriptionWarning, match=f"{os.cpu_count() + 1} torch threads"):
+        check_config(crowded)
+
+
 # ----------------------------------------------------------------------------- offline NB201 DB
 
 

@@ -239,8 +239,8 @@ def test_library_warnings_are_shown_once_in_words(capsys, tmp_path, shared, monk
     score_rows = evaluate_module._score_rows
 
     def warning_twice(item):
-        warnings.warn("an input array is constant", UserWarning)
-        warnings.warn("an input array is constant", UserWarning)
+        warnings.warn("an input array is constant", UserWarning, stacklevel=1)
+        warnings.warn("an input array is constant", UserWarning, stacklevel=1)
         return score_rows(item)
 
     monkeypatch.setattr(evaluate_module, "_score_rows", warning_twice)

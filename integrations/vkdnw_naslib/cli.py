@@ -6,7 +6,8 @@
     vkdnw-naslib list    (predictor names: ours and NASLib's)
 
 Trailing ``key value`` pairs override config keys the NASLib way (``predictor jacov``,
-``test_size 50``, ``search.epochs 20``, ``out_dir /tmp/run``).
+``test_size 50``, ``search.epochs 20``, ``out_dir /tmp/run``); ``--threads N`` overrides the
+config's ``num_threads`` (torch threads; default 1).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import sys
 
 
 def _parser() -> argparse.ArgumentParser:
+    from vkdnw_plugin.cli import THREADS_HELP, HelpFormatter
+
     parser = argparse.ArgumentParser(prog="vkdnw-naslib", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (
@@ -24,9 +27,10 @@ def _parser() -> argparse.ArgumentParser:
         ("compare", "one table of KT / SPR / nDCG@k / s per arch for several predictors on the same architectures"),
         ("search", "regularized evolution (or random search) on NB201 with a zero-cost fitness"),
     ):
-        p = sub.add_parser(name, help=help_text)
+        p = sub.add_parser(name, help=help_text, formatter_class=HelpFormatter)
         p.add_argument("--config-file", required=True, help="NASLib zc-style YAML config")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--threads", type=int, help=f"{THREADS_HELP} (default: the config's num_threads, else 1)")
         if name == "search":
             p.add_argument("--fitness", default=None, help="override search.fitness (default: config)")
             p.add_argument("--optimizer", default=None, choices=["re", "rs"], help="override search.optimizer")
@@ -35,11 +39,27 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from vkdnw_plugin.cli import console
+
     parser = _parser()
     args, opts = parser.parse_known_args(argv)
     if args.command == "list" and opts:
         parser.error(f"unrecognized arguments: {' '.join(opts)}")
     args.opts = opts  # NASLib-style 'key value' overrides
+    with console(f"vkdnw-naslib {args.command}"):
+        return _run(args)
+
+
+def _run(args) -> int:
+    """One ``vkdnw-naslib`` command."""
+    from vkdnw_plugin.options import OptionError, check_workers_threads
+
+    if getattr(args, "threads", None) is not None:
+        try:
+            check_workers_threads(1, args.threads)
+        except OptionError as exc:
+            print(f"vkdnw-naslib: {exc.cli_message()}", file=sys.stderr)
+            return 2
     try:
         import vkdnw_naslib  # noqa: F401  (imports NASLib, registers the measures)
     except ImportError as exc:
@@ -54,7 +74,7 @@ def main(argv=None) -> int:
         print("NASLib: " + ", ".join(names["naslib"]))
         return 0
     try:
-        config = load_config(args.config_file, args.opts)
+        config = load_config(args.config_file, args.opts, threads=args.threads)
         if args.command == "zc":
             from .runner import run_zc
 

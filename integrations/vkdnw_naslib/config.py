@@ -19,6 +19,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from vkdnw_plugin.options import DEFAULT_THREADS
+
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 SEARCH_SPACES = ("nasbench201",)
 ARCH_SUBSETS = ("unique", "all")
@@ -37,7 +39,7 @@ DEFAULTS = {
     "ground_truth": "test",
     "nb201_table": None,
     "data_path": None,
-    "num_threads": 1,
+    "num_threads": DEFAULT_THREADS,
     "vkdnw": {},
 }
 
@@ -46,9 +48,10 @@ class ConfigError(ValueError):
     """A bad config value; the message names the key."""
 
 
-def load_config(path, overrides=(), predictor: str | None = None):
+def load_config(path, overrides=(), predictor: str | None = None, threads: int | None = None):
     """NASLib ``CfgNode`` from ``path`` through NASLib's ``get_config_from_args`` (zc type), with
-    ``overrides`` (``["key", "value", ...]``) applied, our defaults filled in, and checked."""
+    ``overrides`` (``["key", "value", ...]``) applied, our defaults filled in, ``num_threads`` set to
+    ``threads`` when given, and checked."""
     from naslib import utils
 
     path = Path(path)
@@ -79,6 +82,8 @@ def load_config(path, overrides=(), predictor: str | None = None):
     for key, value in DEFAULTS.items():
         if key not in config:
             config[key] = value
+    if threads is not None:
+        config["num_threads"] = threads
     check(config)
     return config
 

@@ -35,8 +35,11 @@ def _positive_int(config: dict, key: str, required: bool = False) -> None:
 def check_config(path: str | Path) -> dict:
     """Validate an experiment config for the VKDNW tuner/trial; returns the parsed YAML.
 
-    Raises :class:`ConfigError` naming the field (``tuner.classArgs.max_mflops: ...``)."""
+    Raises :class:`ConfigError` naming the field (``tuner.classArgs.max_mflops: ...``); warns
+    (``OversubscriptionWarning``) when local trials would run more torch threads than CPU cores."""
     import yaml
+
+    from vkdnw_plugin.options import check_workers_threads
 
     from .spaces import space_choices, space_kwargs
     from .trial import build_parser, options_from_args
@@ -65,12 +68,13 @@ def check_config(path: str | Path) -> dict:
     if not isinstance(command, str) or not command.strip():
         raise ConfigError("trialCommand: required")
     words = shlex.split(command)
+    options = None
     if "vkdnw_nni.trial" in words:
         argv = words[words.index("vkdnw_nni.trial") + 1:]
         parser = build_parser()
         parser.error = lambda message: (_ for _ in ()).throw(ConfigError(f"trialCommand: {message}"))  # type: ignore
         try:
-            space, _, _ = options_from_args(parser.parse_args(argv))
+            space, _, options = options_from_args(parser.parse_args(argv))
         except ValueError as exc:
             raise ConfigError(f"trialCommand: {exc}") from None
         if ours and class_args.get("space", "nb201") != space:
@@ -93,10 +97,14 @@ def check_config(path: str | Path) -> dict:
     service = config.get("trainingService")
     if not isinstance(service, dict) or "platform" not in service:
         raise ConfigError("trainingService.platform: required (local, remote, kubeflow, ...)")
+    if service["platform"] == "local" and options is not None and options.threads:
+        check_workers_threads(config["trialConcurrency"], options.threads)
     return config
 
 
 def main(argv=None) -> int:
+    from vkdnw_plugin.cli import console
+
     parser = argparse.ArgumentParser(prog="vkdnw-nni", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("search-space", help="print the NNI HPO search space of a NAS space")
@@ -111,6 +119,12 @@ def main(argv=None) -> int:
     sub.add_parser("report", help="top architectures of an experiment (see vkdnw nni-report)", add_help=False)
     sub.add_parser("build-nb201-db", help="offline NAS-Bench-201 sqlite for nni.nas.benchmark", add_help=False)
     args, rest = parser.parse_known_args(argv)
+    with console(f"vkdnw-nni {args.command}"):
+        return _run(parser, args, rest)
+
+
+def _run(parser: argparse.ArgumentParser, args, rest: list[str]) -> int:
+    """One ``vkdnw-nni`` command."""
     if args.command == "report":
         from .report import main as report_main
 

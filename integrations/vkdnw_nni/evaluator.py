@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from vkdnw_plugin.options import DEFAULT_THREADS, check_count
 from vkdnw_plugin.vkdnw import VKDNW_OPTIONS, check_vkdnw_options, init_like_reference, vkdnw_score
 
 from ._compat import FunctionalEvaluator
@@ -36,7 +37,8 @@ INVALID_SCORE = -1.0  # "default" of a network whose VKDNW is undefined (ranks b
 class ScoreOptions:
     """How a network is scored. ``resolution``/``batch_size`` may be reduced to score faster on CPU
     (the paper: batch 64 at the dataset's resolution); ``flops_resolution`` (default ``resolution``)
-    is the resolution at which FLOPs are counted, e.g. 224 for ImageNet-shaped MobileNetV2 nets."""
+    is the resolution at which FLOPs are counted, e.g. 224 for ImageNet-shaped MobileNetV2 nets.
+    ``threads``: torch threads of the scoring process (``None``: leave torch's setting)."""
 
     batch_size: int = 64
     resolution: int = 32
@@ -48,7 +50,7 @@ class ScoreOptions:
     direction: str = "auto"
     components: tuple[str, ...] = DEFAULT_COMPONENTS
     seed: int = 0
-    threads: int | None = None
+    threads: int | None = DEFAULT_THREADS
 
     def __post_init__(self):
         for name in ("batch_size", "resolution"):
@@ -60,8 +62,8 @@ class ScoreOptions:
         if self.flops_resolution is not None and (not isinstance(self.flops_resolution, int) or self.flops_resolution < 1):
             raise ValueError(f"flops_resolution: expected a positive integer or null, got {self.flops_resolution!r}")
         check_vkdnw_options(self.vkdnw_options())
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
-            raise ValueError(f"threads: expected a positive integer or null, got {self.threads!r}")
+        if self.threads is not None:
+            check_count("threads", self.threads)
         components = (self.components,) if isinstance(self.components, str) else tuple(self.components)
         object.__setattr__(self, "components", components)
         proxies = [c for c in components if c not in _LOCAL_COMPONENTS]

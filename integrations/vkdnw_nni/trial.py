@@ -35,7 +35,11 @@ def _process_age() -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m vkdnw_nni.trial", description=__doc__.split("\n\n")[0])
+    from vkdnw_plugin.cli import THREADS_HELP, HelpFormatter
+    from vkdnw_plugin.options import DEFAULT_THREADS
+
+    parser = argparse.ArgumentParser(prog="python -m vkdnw_nni.trial", description=__doc__.split("\n\n")[0],
+                                     formatter_class=HelpFormatter)  # fmt: skip
     parser.add_argument("--space", default="nb201", help="nb201 | proxylessnas")
     parser.add_argument("--dataset", default=None, help="NB201 dataset: cifar10 | cifar100 | ImageNet16-120")
     parser.add_argument("--num-classes", type=int, default=None, help="classifier width (ProxylessNAS: 1000)")
@@ -50,12 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--direction", default="auto", help="Jacobian direction: auto | reverse | forward")
     parser.add_argument("--components", default=None, help="comma-separated VKDNW_agg components")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads per trial")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=THREADS_HELP)
     return parser
 
 
 def options_from_args(args) -> tuple[str, dict, object]:
     """``(space, space_kwargs, ScoreOptions)``; ``ValueError`` naming the option on a bad value."""
+    from vkdnw_plugin.options import OptionError
+
     from .evaluator import ScoreOptions
     from .spaces import SPACE_VKDNW_DEFAULTS, SPACES, default_resolution, space_kwargs
 
@@ -86,6 +92,8 @@ def options_from_args(args) -> tuple[str, dict, object]:
             seed=args.seed,
             threads=args.threads,
         )
+    except OptionError as exc:
+        raise ValueError(exc.cli_message()) from None
     except ValueError as exc:
         name, _, rest = str(exc).partition(":")
         raise ValueError(f"--{name.replace('_', '-')}:{rest}") from None
