@@ -259,3 +259,20 @@ def test_refusal_through_the_console_script_has_no_traceback(folder, shared):
         f"vkdnw evaluate: error: --out {folder / 'afile' / 'o'}: is under the regular file {folder / 'afile'}; expected a folder"
     ]
     assert sorted(p.name for p in folder.iterdir()) == ["afile"]
+
+
+def test_a_failure_while_writing_removes_the_out_folder_it_created(tmp_path, shared, monkeypatch):
+    import vkdnw_plugin.evaluate as evaluate_module
+
+    def broken_plots(*args, **kwargs):
+        raise RuntimeError("no space left on device")
+
+    monkeypatch.setattr(evaluate_module, "plot_report", broken_plots)
+    with pytest.raises(RuntimeError, match="no space left"):
+        main(["evaluate", *FAST, "--cache", str(tmp_path / "c.sqlite"), "--out", str(tmp_path / "new" / "o")])
+    assert [p.name for p in tmp_path.iterdir()] == ["c.sqlite"]  # the scores stay cached for the rerun
+
+
+def test_configs_refuses_an_out_under_a_regular_file(capsys, folder):
+    assert "under the regular file" in refused(capsys, ["configs", "--out", str(folder / "afile" / "configs")], "--out")
+    assert sorted(p.name for p in folder.iterdir()) == ["afile"]
