@@ -29,7 +29,7 @@ SPACE_DEFAULTS = {"nb201": ("first", 9), "nas-bench-macro": ("random", 11)}
 FLAGS = {"modes": "--mode", "n_boot": "--bootstrap", "subset": "--archs", "seed": "--sample-seed"}
 THREADS_HELP = (
     "torch threads per process; workers x threads above the CPU cores is allowed with a warning. On a 2-core machine "
-    "shared with other work one thread scored an NB201 network 2-10x faster than two"
+    "shared with other work one thread scored NB201 networks 3-8x faster than two (two were faster only when it was idle)"
 )
 SCORE_LEGEND = (
     "dim: number of parameter tensors of the network; entropy: of its Fisher-information spectrum (quantiles); "

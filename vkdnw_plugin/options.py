@@ -11,9 +11,10 @@ import os
 import warnings
 from pathlib import Path
 
-# Torch threads per scoring process. Measured on a 2-core machine shared with other work: one NB201
-# network (batch 64) took 4-7 s with one thread and 10-58 s with two; one thread stays the fastest
-# whenever another process competes for the cores.
+# Torch threads per scoring process. Measured on a 2-core machine (NB201, cifar10, batch 64, reference
+# mode, 3 networks per run): next to other work one network took 4-12 s with one thread and 10-69 s
+# with two (3-8x slower), next to a 2-thread matmul 15-29 s against 64-91 s; only on an idle machine
+# were two threads faster (3 s against 5-6 s). Two single-threaded workers scored no faster than one.
 DEFAULT_THREADS = 1
 
 
