@@ -76,7 +76,7 @@ def test_evaluator_reports_through_functional_evaluator():
         vkdnw_evaluator(batch_size=0)
     with pytest.raises(ValueError, match="tensor_policy"):
         ScoreOptions(tensor_policy="all")
-    with pytest.raises(ValueError, match="direction: 'sideways'"):
+    with pytest.raises(ValueError, match="direction='sideways'"):
         ScoreOptions(direction="sideways")
     with pytest.raises(ValueError, match="components"):
         ScoreOptions(components=("vkdnw", "no_such_proxy"))

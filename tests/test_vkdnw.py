@@ -150,7 +150,7 @@ def test_auto_direction_counts_passes():
 
 def test_unknown_direction_is_refused():
     model = small_model(SMALL_ARCHS[0], 5).float()
-    with pytest.raises(ValueError, match="direction: 'sideways' is not one of auto, reverse, forward"):
+    with pytest.raises(ValueError, match="direction='sideways': unknown; expected one of auto, reverse, forward"):
         vkdnw_score(model, torch.randn(2, 3, 8, 8), direction="sideways")
 
 

@@ -58,7 +58,7 @@ def check_count(option: str, value, minimum: int = 1) -> int:
 def check_choice(option: str, value, choices) -> str:
     """``value`` if it is one of ``choices``."""
     if value not in choices:
-        raise OptionError(option, value, f"unknown; expected one of {', '.join(choices)}")
+        raise OptionError(option, value, f"unknown; expected one of {', '.join(map(str, choices))}")
     return value
 
 

@@ -31,6 +31,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, jvp, vmap
 
+from .options import OptionError, check_choice, check_count
+
 ALPHA_FP16 = float(torch.tensor(0.05, dtype=torch.float16))
 MODES = ("reference", "exact")
 TENSOR_POLICIES = ("first", "random")
@@ -601,17 +603,16 @@ _ALLOWED = {"mode": MODES, "tensor_policy": TENSOR_POLICIES, "n_quantiles": N_QU
 
 
 def check_vkdnw_options(options: dict) -> dict:
-    """``options`` (keywords of :func:`vkdnw_score`) as a new dict, or ``ValueError("key: problem")``
-    naming the first unknown key or bad value: the one check behind the API, the CLIs and the
-    framework configs."""
+    """``options`` (keywords of :func:`vkdnw_score`) as a new dict, or an
+    :class:`~vkdnw_plugin.options.OptionError` naming the first unknown key or bad value: the one check
+    behind the API, the CLIs and the framework configs."""
     for key, value in options.items():
         if key not in VKDNW_OPTIONS:
-            raise ValueError(f"{key}: unknown VKDNW option; expected any of {', '.join(VKDNW_OPTIONS)}")
+            raise OptionError(key, value, f"unknown VKDNW option; expected any of {', '.join(VKDNW_OPTIONS)}")
         if key == "n_tensors":
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"n_tensors: expected a positive integer, got {value!r}")
-        elif value not in _ALLOWED[key]:
-            raise ValueError(f"{key}: {value!r} is not one of {', '.join(map(str, _ALLOWED[key]))}")
+            check_count(key, value)
+        else:
+            check_choice(key, value, _ALLOWED[key])
     return dict(options)
 
 
