@@ -1,0 +1,96 @@
+"""The seeded scoring protocol, owned once: architecture text → network → ``torch.manual_seed(seed)``,
+build, the authors' initialisation, ``torch.randn`` input → VKDNW. Every door (``vkdnw score``,
+``vkdnw evaluate``, the NNI trial and evaluator, NASLib's ``vkdnw*`` measures) scores a benchmark
+architecture through :func:`score_architecture`, so the same architecture and options give the same
+number everywhere.
+
+Per-space defaults are the authors': NB201 samples the first 128 tensors and uses nine deciles, their
+MobileNetV2 code (used for NAS-Bench-Macro) samples 128 tensors at random and adds min and max.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .options import OptionError, check_choice, check_count
+from .vkdnw import VKDNWResult, check_vkdnw_options, reference_setup, vkdnw_scores
+
+SPACES = ("nb201", "nas-bench-macro")
+SPACE_DEFAULTS = {
+    "nb201": {"tensor_policy": "first", "n_quantiles": 9},
+    "nas-bench-macro": {"tensor_policy": "random", "n_quantiles": 11},
+}
+
+
+@dataclass(frozen=True)
+class Network:
+    """One architecture of a benchmark space: canonical ``arch`` text, classifier width, input
+    resolution (pixels) and a ``build()`` returning a fresh ``nn.Module``."""
+
+    space: str
+    arch: str
+    dataset: str
+    num_classes: int
+    resolution: int
+    build: Callable[[], nn.Module]
+
+
+def network(space: str, arch: str, dataset: str = "cifar10") -> Network:
+    """The :class:`Network` of ``arch`` (NB201: arch string, index or NASLib tuple; NAS-Bench-Macro:
+    8-digit code). Bad input raises :class:`~vkdnw_plugin.options.OptionError` naming it."""
+    check_choice("space", space, SPACES)
+    if space == "nb201":
+        from .spaces.nb201 import DATASETS, dataset_shape, nb201_network, parse_arch
+
+        check_choice("dataset", dataset, tuple(DATASETS))
+        try:
+            parsed = parse_arch(arch)
+        except ValueError as error:
+            raise OptionError("arch", arch, str(error)) from None
+        classes, resolution = dataset_shape(dataset)
+        return Network(space, parsed.arch_str, dataset, classes, resolution, lambda: nb201_network(parsed, num_classes=classes))
+    from .spaces.mbv2 import nas_bench_macro_network, parse_code
+
+    if dataset != "cifar10":
+        raise OptionError("dataset", dataset, "NAS-Bench-Macro is a CIFAR-10 benchmark; use cifar10")
+    try:
+        parse_code(arch)
+    except ValueError as error:
+        raise OptionError("arch", arch, str(error)) from None
+    return Network(space, arch, dataset, 10, 32, lambda: nas_bench_macro_network(arch, num_classes=10))
+
+
+def space_options(space: str, **options) -> dict:
+    """VKDNW keywords for ``space``: its defaults (:data:`SPACE_DEFAULTS`) overridden by the
+    ``options`` that are not ``None``, checked by :func:`~vkdnw_plugin.vkdnw.check_vkdnw_options`."""
+    check_choice("space", space, SPACES)
+    given = {key: value for key, value in options.items() if value is not None}
+    return check_vkdnw_options({**SPACE_DEFAULTS[space], **given})
+
+
+def seeded_setup(net: Network, seed: int, batch: int, device="cpu") -> tuple[nn.Module, torch.Tensor]:
+    """``(model, inputs)`` of the protocol: seed, build, initialise, ``randn(batch, 3, r, r)``."""
+    check_count("batch", batch)
+    return reference_setup(net.build, seed, (batch, 3, net.resolution, net.resolution), device)
+
+
+def score_architecture(
+    space: str,
+    arch: str,
+    *,
+    dataset: str = "cifar10",
+    seed: int = 0,
+    batch: int = 64,
+    modes=("reference",),
+    device="cpu",
+    **options,
+) -> dict[str, VKDNWResult]:
+    """``{mode: VKDNWResult}`` of one benchmark architecture under the seeded protocol; ``options``:
+    ``n_tensors``, ``tensor_policy``, ``n_quantiles``, ``direction`` (``None`` = the space's default)."""
+    net = network(space, arch, dataset)
+    model, inputs = seeded_setup(net, seed, batch, device)
+    return vkdnw_scores(model, inputs, modes=tuple(modes), **space_options(space, **options))
