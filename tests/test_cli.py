@@ -58,3 +58,18 @@ def test_configs_lists_copies_and_refuses_to_overwrite(tmp_path, capsys):
     assert "would overwrite" in capsys.readouterr().err and (tmp_path / "vkdnw_nb201.yml").read_text() == "edited"
     assert main(["configs", "--out", str(tmp_path), "--force"]) == 0
     assert [(tmp_path / p.name).read_bytes() for p in shipped] == [p.read_bytes() for p in shipped]
+
+
+def test_score_direction_flag_gives_the_same_entropy_both_ways(capsys):
+    import json
+
+    from vkdnw_plugin.cli import main
+
+    entropies = {}
+    for direction in ("reverse", "forward"):
+        assert main(["score", "--arch", "(4, 3, 3, 0, 0, 0)", "--batch", "4", "--seeds", "0..1", "--mode", "exact",
+                     "--direction", direction, "--json"]) == 0  # fmt: skip
+        report = json.loads(capsys.readouterr().out)
+        assert report["direction"] == direction and [r["seed"] for r in report["runs"]] == [0, 1]
+        entropies[direction] = [r["entropy"] for r in report["runs"]]
+    assert entropies["forward"] == pytest.approx(entropies["reverse"], abs=1e-6)

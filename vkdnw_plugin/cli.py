@@ -16,15 +16,11 @@ import torch
 from tqdm import tqdm
 
 from . import __version__
-from .options import DEFAULT_THREADS, OptionError, OversubscriptionWarning, check_choice, check_count, check_seeds, check_workers_threads
+from .options import DEFAULT_THREADS, OptionError, OversubscriptionWarning, check_count, check_workers_threads, parse_seeds
 from .ranking import AGG_COMPONENTS
-from .spaces.nb201 import DATASETS
-from .vkdnw import MODES, N_QUANTILES, TENSOR_POLICIES, reference_setup, vkdnw_score
+from .scoring import SPACES, network, score_architecture, space_options
+from .vkdnw import DIRECTIONS, MODES, N_QUANTILES, TENSOR_POLICIES
 
-SPACES = ("nb201", "nas-bench-macro")
-# The authors' NB201 code samples the first tensors and uses deciles; their MobileNetV2 code
-# samples tensors at random and adds min and max.
-SPACE_DEFAULTS = {"nb201": ("first", 9), "nas-bench-macro": ("random", 11)}
 # Command-line flags of the API parameters that are spelled differently (see OptionError.cli_message).
 FLAGS = {"modes": "--mode", "n_boot": "--bootstrap", "subset": "--archs", "seed": "--sample-seed"}
 THREADS_HELP = (
@@ -59,64 +55,39 @@ def resolve_device(name: str) -> torch.device:
         raise CliError(f"--device {name!r}: expected cpu, cuda or cuda:N") from None
 
 
-def space_builder(space: str, arch: str, dataset: str):
-    """``(build, canonical arch text, num_classes, resolution)`` for one architecture of a space."""
-    if space == "nb201":
-        from .spaces.nb201 import dataset_shape, nb201_network, parse_arch
-
-        check_choice("dataset", dataset, tuple(DATASETS))
-        try:
-            parsed = parse_arch(arch)
-        except ValueError as error:
-            raise OptionError("arch", arch, str(error)) from None
-        num_classes, resolution = dataset_shape(dataset)
-        return (lambda: nb201_network(parsed, num_classes=num_classes)), parsed.arch_str, num_classes, resolution
-    from .spaces.mbv2 import nas_bench_macro_network, parse_code
-
-    if dataset != "cifar10":
-        raise OptionError("dataset", dataset, "NAS-Bench-Macro is a CIFAR-10 benchmark; use cifar10")
-    try:
-        parse_code(arch)
-    except ValueError as error:
-        raise OptionError("arch", arch, str(error)) from None
-    return (lambda: nas_bench_macro_network(arch, num_classes=10)), arch, 10, 32
-
-
 def cmd_score(args) -> int:
-    policy, quantiles = SPACE_DEFAULTS[args.space]
-    policy = args.tensor_policy or policy
-    quantiles = args.quantiles or quantiles
-    check_seeds(args.seeds)
+    seeds = parse_seeds(",".join(args.seeds))
     check_count("batch", args.batch)
     check_workers_threads(1, args.threads)
     device = resolve_device(args.device)
-    build, arch_text, num_classes, resolution = space_builder(args.space, args.arch, args.dataset)
+    net = network(args.space, args.arch, args.dataset)
+    options = space_options(args.space, tensor_policy=args.tensor_policy, n_quantiles=args.quantiles, direction=args.direction)
     torch.set_num_threads(args.threads)
+    if not args.json:
+        print(f"{net.arch}  {args.dataset}  mode={args.mode}  batch={args.batch}  {len(seeds)} seed(s), {args.threads} thread(s)")
+        print(SCORE_LEGEND)
+        print(f"{'seed':>6} {'entropy':>10} {'dim':>6} {'score':>12} {'seconds':>8}  note", flush=True)
     runs = []
-    for seed in tqdm(args.seeds, desc="seeds", disable=None if len(args.seeds) > 1 else True, file=sys.stderr):
-        model, inputs = reference_setup(build, seed, (args.batch, 3, resolution, resolution), device)
-        result = vkdnw_score(model, inputs, mode=args.mode, tensor_policy=policy, n_quantiles=quantiles)
+    for seed in seeds:
+        result = score_architecture(args.space, net.arch, dataset=args.dataset, seed=seed, batch=args.batch,
+                                    modes=(args.mode,), device=device, **options)[args.mode]  # fmt: skip
         runs.append(
             {"seed": seed, "entropy": result.entropy, "dim": result.dim, "score": result.score,
              "valid": result.valid, "reason": result.reason, "seconds": round(result.seconds, 3)}
         )  # fmt: skip
+        if not args.json:
+            r = runs[-1]
+            print(f"{seed:>6} {r['entropy']:>10.6f} {r['dim']:>6} {r['score']:>12.6f} {r['seconds']:>8.2f}  {r['reason']}", flush=True)
     valid = [r for r in runs if r["valid"]]
     mean = {
         key: statistics.fmean(r[key] for r in valid) if valid else float("nan") for key in ("entropy", "dim", "score")
     }
-    report = {
-        "space": args.space, "arch": arch_text, "dataset": args.dataset, "mode": args.mode,
-        "batch": args.batch, "tensor_policy": policy, "n_quantiles": quantiles, "runs": runs, "mean": mean,
-    }  # fmt: skip
     if args.json:
+        report = {"space": args.space, "arch": net.arch, "dataset": args.dataset, "mode": args.mode, "batch": args.batch,
+                  **options, "runs": runs, "mean": mean}  # fmt: skip
         print(json.dumps(report, indent=2))
-        return 0
-    print(f"{arch_text}  {args.dataset}  mode={args.mode}  batch={args.batch}")
-    print(f"{'seed':>6} {'entropy':>10} {'dim':>6} {'score':>12} {'seconds':>8}  note")
-    for r in runs:
-        print(f"{r['seed']:>6} {r['entropy']:>10.6f} {r['dim']:>6} {r['score']:>12.6f} {r['seconds']:>8.2f}  {r['reason']}")
-    print(f"{'mean':>6} {mean['entropy']:>10.6f} {mean['dim']:>6.0f} {mean['score']:>12.6f}")
-    print(SCORE_LEGEND)
+    elif len(runs) > 1:
+        print(f"{'mean':>6} {mean['entropy']:>10.6f} {mean['dim']:>6.0f} {mean['score']:>12.6f}")
     return 0
 
 
@@ -129,7 +100,6 @@ def cmd_evaluate(args) -> int:
     from .benchmarks import load_nb201_table, select_archs
     from .cache import ResultCache
     from .evaluate import EvaluateConfig, evaluate, import_scores, ndcg_label, pending_networks
-    from .options import parse_seeds
 
     seeds = parse_seeds(args.seeds)
     table = load_nb201_table(args.table)
@@ -247,13 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--space", choices=SPACES, default="nb201", help="search space")
     score.add_argument("--arch", required=True, help="NB201 arch string, index (0..15624) or NASLib tuple; NAS-Bench-Macro code")
     score.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or ImageNet16-120")
-    score.add_argument("--seeds", type=int, nargs="+", default=[0], help="network init/input seeds (0 or more)")
+    score.add_argument("--seeds", nargs="+", default=["0"], help="network init/input seeds: integers, A..B or a,b,c")
     score.add_argument("--mode", choices=MODES, default="reference", help="Fisher matrix: the authors' code or the paper's formula")
     score.add_argument("--batch", type=int, default=64, help="random inputs per network")
     score.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     score.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=THREADS_HELP)
     score.add_argument("--tensor-policy", choices=TENSOR_POLICIES, help="default: first (nb201), random (nas-bench-macro)")
     score.add_argument("--quantiles", type=int, choices=N_QUANTILES, help="default: 9 (nb201), 11 (nas-bench-macro)")
+    score.add_argument("--direction", choices=DIRECTIONS, default="auto",
+                       help="Jacobian direction: reverse (1 + K backward passes, K = classes or head width), forward (one "
+                            "pass per sampled tensor) or auto (the cheaper)")  # fmt: skip
     score.add_argument("--json", action="store_true", help="print one JSON document")
     score.set_defaults(run=cmd_score)
 
