@@ -1,0 +1,38 @@
+"""One name, one number: the same NB201 architecture, seed and options give the same VKDNW entropy
+through the core's doors (``vkdnw score``, ``vkdnw evaluate``, ``score_architecture``, ``compute_proxies``
+on the protocol's model and input), compared exactly."""
+
+import json
+
+import pandas as pd
+
+from vkdnw_plugin.benchmarks import load_nb201_table
+from vkdnw_plugin.cache import ResultCache
+from vkdnw_plugin.cli import main
+from vkdnw_plugin.evaluate import EvaluateConfig, evaluate
+from vkdnw_plugin.proxies import compute_proxies
+from vkdnw_plugin.scoring import network, score_architecture, seeded_setup
+
+ARCHS = [
+    "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|",
+    "|nor_conv_1x1~0|+|skip_connect~0|nor_conv_3x3~1|+|avg_pool_3x3~0|nor_conv_1x1~1|skip_connect~2|",
+    "|avg_pool_3x3~0|+|nor_conv_3x3~0|none~1|+|nor_conv_1x1~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+]
+BATCH, SEED = 4, 3
+
+
+def test_every_door_gives_the_same_entropy(tmp_path, capsys, shared):
+    core = {a: score_architecture("nb201", a, dataset="cifar100", seed=SEED, batch=BATCH)["reference"].entropy for a in ARCHS}
+    for arch in ARCHS:
+        assert main(["score", "--arch", arch, "--dataset", "cifar100", "--seeds", str(SEED), "--batch", str(BATCH), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["runs"][0]["entropy"] == core[arch]
+        model, inputs = seeded_setup(network("nb201", arch, "cifar100"), SEED, BATCH)
+        assert compute_proxies(model, inputs, ["vkdnw"])["vkdnw"] == core[arch]
+    config = EvaluateConfig(dataset="cifar100", proxies=["vkdnw"], archs=ARCHS, seeds=[SEED], modes=["reference"], batch=BATCH)
+    cache = ResultCache(tmp_path / "c.sqlite")
+    try:
+        evaluate(config, cache, load_nb201_table(), tmp_path / "eval", progress=False, n_boot=0)
+    finally:
+        cache.close()
+    scores = pd.read_csv(tmp_path / "eval" / "scores.csv", index_col="arch")
+    assert {a: scores.loc[a, "vkdnw"] for a in ARCHS} == core
