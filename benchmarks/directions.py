@@ -27,7 +27,7 @@ PROXYLESS_RESOLUTION = 64  # configs/vkdnw_mbv2.yml scores at --resolution 64
 def build(network: str, classes: int):
     """``(model factory, input resolution, tensor policy, quantiles)`` as the engine's users score it."""
     if network == "nas-bench-macro":
-        from vkdnw_plugin.spaces.mbv2 import nas_bench_macro_network
+        from vkdnw_plugin.spaces.nas_bench_macro import nas_bench_macro_network
 
         return (lambda: nas_bench_macro_network(MACRO_CODE, num_classes=classes)), 32, "random", 11
     import numpy as np

@@ -34,7 +34,7 @@ def main(argv=None) -> int:
 
     from vkdnw_plugin.benchmarks import load_nas_bench_macro
     from vkdnw_plugin.metrics import kendall_tau, spearman
-    from vkdnw_plugin.spaces.mbv2 import nas_bench_macro_network
+    from vkdnw_plugin.spaces.nas_bench_macro import nas_bench_macro_network
 
     bench = load_nas_bench_macro()
     sample = bench.sample(n=args.n, random_state=args.seed)
@@ -68,7 +68,7 @@ def main(argv=None) -> int:
         "",
         f"{args.n} codes drawn with `DataFrame.sample(n={args.n}, random_state={args.seed})` from the shared "
         "NAS-Bench-Macro CIFAR-10 results (mean of 3 training seeds); networks from "
-        f"`vkdnw_plugin.spaces.mbv2.nas_bench_macro_network`; batch {args.batch_size} randn at 32×32, reference mode, "
+        f"`vkdnw_plugin.spaces.nas_bench_macro.nas_bench_macro_network`; batch {args.batch_size} randn at 32×32, reference mode, "
         "128 random tensors, 11 quantiles (the authors' MobileNetV2 settings), init seed 0, 1 torch thread.",
         f"Scoring wall time: {wall:.0f} s ({wall / args.n:.1f} s per network, shared 2-core CPU under load).",
         "",

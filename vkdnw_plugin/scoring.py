@@ -53,7 +53,7 @@ def network(space: str, arch: str, dataset: str = "cifar10") -> Network:
             raise OptionError("arch", arch, str(error)) from None
         classes, resolution = dataset_shape(dataset)
         return Network(space, parsed.arch_str, dataset, classes, resolution, lambda: nb201_network(parsed, num_classes=classes))
-    from .spaces.mbv2 import nas_bench_macro_network, parse_code
+    from .spaces.nas_bench_macro import nas_bench_macro_network, parse_code
 
     if dataset != "cifar10":
         raise OptionError("dataset", dataset, "NAS-Bench-Macro is a CIFAR-10 benchmark; use cifar10")

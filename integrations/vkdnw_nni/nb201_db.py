@@ -71,7 +71,7 @@ def nni_arch(arch_str: str) -> dict:
 def _flops_model(classes: int, resolution: int):
     """MFLOPs of an arch = base + n_conv3x3 · c3 + n_conv1x1 · c1 (every edge of every cell sees the
     same tensor shape within a stage, so this linear form is exact for Conv2d + Linear MACs)."""
-    from vkdnw_plugin.spaces.mbv2 import count_flops
+    from vkdnw_plugin.spaces.nas_bench_macro import count_flops
     from vkdnw_plugin.spaces.nb201 import nb201_network
 
     def flops(ops):

@@ -12,7 +12,7 @@ import functools
 
 from torch import nn
 
-from vkdnw_plugin.spaces.mbv2 import count_flops
+from vkdnw_plugin.spaces.nas_bench_macro import count_flops
 
 from ._compat import NasBench201, ProxylessNAS, fixed_arch, quiet_nni_logs
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from vkdnw_plugin.paths import shared_dir
-from vkdnw_plugin.spaces.mbv2 import (
+from vkdnw_plugin.spaces.nas_bench_macro import (
     count_flops,
     count_params,
     nas_bench_macro_codes,
