@@ -110,7 +110,7 @@ def cmd_evaluate(args) -> int:
     config = EvaluateConfig(
         dataset=args.dataset, proxies=_names(args.proxies), archs=archs, seeds=seeds, modes=_names(args.mode),
         batch=args.batch, workers=args.workers, threads=args.threads, imported=imported,
-        agg_components=tuple(_names(args.agg_components)),
+        agg_components=tuple(_names(args.agg_components)), scheduler=args.scheduler,
     )  # fmt: skip
     cache = ResultCache(args.cache)
     try:
@@ -242,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--batch", type=int, default=64, help="random inputs per network")
     ev.add_argument("--workers", type=int, default=1, help="worker processes (each with --threads torch threads)")
     ev.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=THREADS_HELP)
+    ev.add_argument("--scheduler", help="score on Dask instead of --workers: tcp://HOST:PORT (a running scheduler) or local:N "
+                    "(N single-threaded workers here); needs pip install vkdnw-plugin[dask]")  # fmt: skip
     ev.add_argument("--cache", default="vkdnw_cache.sqlite", help="SQLite cache, in an existing folder: results are written as "
                     "they complete, and a rerun of the same command resumes from it")  # fmt: skip
     ev.add_argument("--out", default="vkdnw_eval", help="output folder (created)")

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
-import multiprocessing
 import shutil
-import signal
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -18,6 +16,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from .cache import ResultCache
+from .executors import check_scheduler, make_executor
 from .options import (
     DEFAULT_THREADS,
     OptionError,
@@ -59,6 +58,7 @@ class EvaluateConfig:
     md_train: int = 1024
     imported: dict[str, pd.Series] = field(default_factory=dict)
     agg_components: tuple[str, ...] = AGG_COMPONENTS  # proxies, or imported columns ("suite0:jacov")
+    scheduler: str | None = None  # Dask: tcp://HOST:PORT or local:N; None: local worker processes
 
     def __post_init__(self):
         check_choice("space", self.space, ("nb201",))
@@ -71,6 +71,7 @@ class EvaluateConfig:
         check_count("batch", self.batch)
         check_count("md_train", self.md_train)
         check_workers_threads(self.workers, self.threads)
+        check_scheduler(self.scheduler, self.workers, self.threads)
         self._check_agg_components()
 
     def _check_agg_components(self) -> None:
@@ -122,11 +123,24 @@ def _column(proxy: str, mode: str, modes) -> str:
 
 def _score_network(item) -> tuple[str, int, list[tuple[str, str, float, dict]], list[tuple]]:
     """Worker: every missing (proxy, mode) of one (arch, seed), and the warnings raised meanwhile as
-    ``(category, message, filename, lineno)`` (shown by the main process)."""
+    ``(category, message, filename, lineno)`` (shown by the main process). A network whose scoring
+    raises gets :func:`_failed_rows`."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        arch, seed, rows = _score_rows(item)
+        try:
+            arch, seed, rows = _score_rows(item)
+        except Exception as error:
+            arch, seed, rows = _failed_rows(item, error)
     return arch, seed, rows, [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
+
+
+def _failed_rows(item, error: Exception) -> tuple[str, int, list[tuple[str, str, float, dict]]]:
+    """Every wanted (proxy, mode) of a network whose scoring raised ``error``: NaN, invalid, with the
+    error as the reason (and a RuntimeWarning saying so), so that the run goes on."""
+    arch, seed, _, _, wanted = item
+    reason = f"scoring raised {type(error).__name__}: {' '.join(str(error).split())}"
+    warnings.warn(f"network {arch} seed {seed}: {reason}; recorded as invalid (NaN)", RuntimeWarning, stacklevel=2)
+    return arch, seed, [(proxy, mode, math.nan, {"valid": False, "reason": reason}) for proxy, mode in wanted]
 
 
 def _score_rows(item) -> tuple[str, int, list[tuple[str, str, float, dict]]]:
@@ -156,18 +170,6 @@ def _score_rows(item) -> tuple[str, int, list[tuple[str, str, float, dict]]]:
     return arch, seed, [row for row in out if (row[0], row[1]) in wanted]
 
 
-def _init_worker(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
-
-
-def _init_pool_worker(threads: int) -> None:
-    """A pool process leaves Ctrl-C to the main process (which stops the pool)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _init_worker(threads)
-
-
 def pending_networks(config: EvaluateConfig, cache: ResultCache) -> list[tuple]:
     """One work item ``(arch, seed, dataset, batch, [(proxy, mode), ...])`` per (arch, seed) with a
     result missing from ``cache``."""
@@ -188,34 +190,28 @@ def pending_networks(config: EvaluateConfig, cache: ResultCache) -> list[tuple]:
 
 
 def run_scoring(config: EvaluateConfig, cache: ResultCache, progress: bool = True) -> int:
-    """Compute every missing result, committing each to ``cache`` as it arrives. Returns how many
-    networks were scored."""
+    """Compute every missing result on the config's executor (local workers or ``scheduler``),
+    committing each to ``cache`` as it arrives. Returns how many networks were scored."""
     items = pending_networks(config, cache)
     total = len(config.archs) * len(config.seeds)
-    log.info("%d of %d networks (architecture x seed) found in the cache %s; %d to score",
-             total - len(items), total, cache.path, len(items))  # fmt: skip
+    found = ("%d of %d networks (architecture x seed) found in the cache %s; %d to score", total - len(items), total, cache.path, len(items))
     if not items:
+        log.info(*found)
         return 0
-    workers = min(config.workers, len(items))
-    bar = tqdm(total=len(items), desc=f"scoring {config.dataset}", unit="net", disable=not progress)
-    try:
-        if workers == 1:
-            _init_worker(config.threads)
-            results = map(_score_network, items)
-            pool = None
-        else:
-            pool = multiprocessing.get_context("spawn").Pool(workers, _init_pool_worker, (config.threads,))
-            results = pool.imap_unordered(_score_network, items)
-        for arch, seed, rows, caught in results:
-            for proxy, mode, value, fields in rows:
-                cache.put(config.space, arch, config.dataset, proxy, seed, mode, config.batch, value, fields)
-            for category, message, filename, lineno in caught:
-                warnings.warn_explicit(message, category, filename, lineno, registry=_REEMITTED)
-            bar.update()
-    finally:
-        bar.close()
-        if workers > 1:
-            pool.terminate()
+    with make_executor(config.scheduler, config.workers, config.threads) as executor:
+        log.info(*found)  # once connected: a bad --scheduler gives one line, its error
+        bar = tqdm(total=len(items), desc=f"scoring {config.dataset}", unit="net", disable=not progress)
+        started = time.perf_counter()
+        try:
+            for done, (arch, seed, rows, caught) in enumerate(executor.imap_unordered(_score_network, items), 1):
+                for proxy, mode, value, fields in rows:
+                    cache.put(config.space, arch, config.dataset, proxy, seed, mode, config.batch, value, fields)
+                for category, message, filename, lineno in caught:
+                    warnings.warn_explicit(message, category, filename, lineno, registry=_REEMITTED)
+                bar.set_postfix_str(f"{60 * done / (time.perf_counter() - started):.1f} net/min", refresh=False)
+                bar.update()
+        finally:
+            bar.close()
     return len(items)
 
 
