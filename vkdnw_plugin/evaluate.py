@@ -146,16 +146,15 @@ def _failed_rows(item, error: Exception) -> tuple[str, int, list[tuple[str, str,
 def _score_rows(item) -> tuple[str, int, list[tuple[str, str, float, dict]]]:
     """Every missing (proxy, mode) of one (arch, seed). Failures give NaN with the reason."""
     from .proxies import compute_proxies
-    from .spaces.nb201 import dataset_shape, nb201_network
-    from .vkdnw import reference_setup, vkdnw_scores
+    from .scoring import network, seeded_setup, space_options
+    from .vkdnw import vkdnw_scores
 
     arch, seed, dataset, batch, wanted = item
-    classes, resolution = dataset_shape(dataset)
-    model, inputs = reference_setup(lambda: nb201_network(arch, classes), seed, (batch, 3, resolution, resolution))
+    model, inputs = seeded_setup(network("nb201", arch, dataset), seed, batch)
     out = []
     modes = sorted({mode for proxy, mode in wanted if proxy in VKDNW_PROXIES})
     if modes:
-        for mode, r in vkdnw_scores(model, inputs, modes=modes).items():
+        for mode, r in vkdnw_scores(model, inputs, modes=modes, **space_options("nb201")).items():
             fields = {"dim": r.dim, "valid": r.valid, "reason": r.reason, "seconds": r.seconds,
                       **{f"vkdnw_q{i + 1}": float(q) for i, q in enumerate(r.deciles)}}  # fmt: skip
             out.append(("vkdnw", mode, r.entropy, fields))
