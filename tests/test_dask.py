@@ -260,7 +260,7 @@ def test_raising_network_on_a_dask_worker_comes_back_invalid_with_the_reason(clu
         results = {arch: rows for arch, seed, rows, caught in executor.imap_unordered(_score_network, items)}
     assert [row[:2] for row in results["not-an-arch"]] == wanted
     for _, _, value, fields in results["not-an-arch"]:
-        assert math.isnan(value) and not fields["valid"] and fields["reason"].startswith("scoring raised ValueError")
+        assert math.isnan(value) and not fields["valid"] and fields["reason"].startswith("scoring raised OptionError: arch='not-an-arch'")
     assert all(math.isfinite(row[2]) for row in results[ARCH])
 
 
