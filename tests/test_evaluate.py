@@ -57,17 +57,19 @@ def stored(path):
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_run_resumes_without_loss_duplicates_or_recomputation(tmp_path, shared, sig):
     cache, out = tmp_path / "cache.sqlite", tmp_path / "out"
-    command = [sys.executable, "-m", "vkdnw_plugin.cli", "evaluate", *ARGS, "--seeds", "0..1", "--cache", str(cache), "--out", str(out)]
+    # batch 16 and three seeds: long enough (18 networks) that the signal lands while scoring
+    command = [sys.executable, "-m", "vkdnw_plugin.cli", "evaluate", *ARGS, "--batch", "16", "--seeds", "0..2", "--cache", str(cache),
+               "--out", str(out)]  # fmt: skip
     env = {**os.environ, "VKDNW_SHARED": str(shared)}
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 240
-    while time.time() < deadline and len(stored(cache)) < 6 and proc.poll() is None:
+    while time.time() < deadline and len(stored(cache)) < 3 and proc.poll() is None:
         time.sleep(0.2)
     assert proc.poll() is None, "run finished before it could be interrupted; make the test workload larger"
     proc.send_signal(sig)
     proc.wait(timeout=60)
     before = stored(cache)
-    total_networks, per_network = 6 * 2, 3  # vkdnw_single[reference], flops, n_layers
+    total_networks, per_network = 6 * 3, 3  # vkdnw_single[reference], flops, n_layers
     complete = {(a, s) for a, p, s, m in before}
     complete = {key for key in complete if sum(1 for a, p, s, m in before if (a, s) == key) == per_network}
     assert 0 < len(before) < total_networks * per_network
