@@ -61,7 +61,9 @@ def test_killed_run_resumes_without_loss_duplicates_or_recomputation(tmp_path, s
     command = [sys.executable, "-m", "vkdnw_plugin.cli", "evaluate", *ARGS, "--batch", "16", "--seeds", "0..2", "--cache", str(cache),
                "--out", str(out)]  # fmt: skip
     env = {**os.environ, "VKDNW_SHARED": str(shared)}
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # default SIGINT handling even when this test runs under a shell that ignores it (a background job)
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     deadline = time.time() + 240
     while time.time() < deadline and len(stored(cache)) < 3 and proc.poll() is None:
         time.sleep(0.2)
