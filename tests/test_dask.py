@@ -162,6 +162,12 @@ def test_malformed_scheduler_is_named(text):
         parse_scheduler(text)
 
 
+def test_missing_distributed_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(ImportError, match=r"--scheduler needs dask.distributed .*: pip install vkdnw-plugin\[dask\]"):
+        DaskExecutor("local:1", threads=1)
+
+
 def test_scheduler_forms():
     assert parse_scheduler("local:3") == ("local", 3)
     assert parse_scheduler("tcp://10.0.0.5:8786") == ("tcp", "tcp://10.0.0.5:8786")

@@ -37,9 +37,13 @@ def set_torch_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _init_pool_worker(threads: int) -> None:
-    """A pool process leaves Ctrl-C to the main process (which stops the pool)."""
+def _ignore_ctrl_c() -> None:
+    """A worker process of this machine leaves Ctrl-C to the main process (which stops it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _init_pool_worker(threads: int) -> None:
+    _ignore_ctrl_c()
     set_torch_threads(threads)
 
 
@@ -241,6 +245,8 @@ class DaskExecutor:
             check_reachable(distributed, scheduler)
         self.client = distributed.Client(self.cluster or target, set_as_default=False)
         try:
+            if self.cluster is not None:
+                self.client.run(_ignore_ctrl_c)  # on the workers' main threads
             self._wait_for_workers()
             check_workers(self.client, scheduler, threads)
         except BaseException:
