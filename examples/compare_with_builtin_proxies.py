@@ -1,31 +1,37 @@
 """VKDNW_single and VKDNW_agg next to NASLib's 13 built-in proxies (this package's implementations) on
 12 seeded NB201 architectures, Kendall τ against CIFAR-10 test accuracy. Needs the NB201 table
-(VKDNW_SHARED). About 1-2 min on 2 CPU cores. For NASLib's own code, see `vkdnw-naslib compare`.
+(VKDNW_SHARED). See README for measured times. For NASLib's own code, see `vkdnw-naslib compare`.
 
-    python examples/compare_with_builtin_proxies.py
+    python examples/compare_with_builtin_proxies.py [--threads 1]
 """
+
+import argparse
 
 import numpy as np
 import torch
 
 from vkdnw_plugin.benchmarks import load_nb201_table, nb201_accuracy, select_archs
 from vkdnw_plugin.metrics import kendall_tau
+from vkdnw_plugin.options import DEFAULT_THREADS, check_workers_threads
 from vkdnw_plugin.proxies import NASLIB_PROXIES, compute_proxies
 from vkdnw_plugin.ranking import aggregate_ranks
-from vkdnw_plugin.spaces.nb201 import nb201_network
-from vkdnw_plugin.vkdnw import reference_setup
+from vkdnw_plugin.scoring import network, seeded_setup
 
 EXTRA = ["vkdnw_single", "az_expressivity", "az_trainability"]
 
 
 def main():
-    torch.set_num_threads(2)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="torch threads (default %(default)s)")
+    args = parser.parse_args()
+    check_workers_threads(1, args.threads)
+    torch.set_num_threads(args.threads)
     table = load_nb201_table()
     sample = select_archs(table, "sample:12", seed=0)
     names = list(NASLIB_PROXIES) + EXTRA
     scores = {name: [] for name in names}
     for arch in sample.arch_str:
-        model, inputs = reference_setup(lambda: nb201_network(arch, 10), 0, (64, 3, 32, 32))
+        model, inputs = seeded_setup(network("nb201", arch), seed=0, batch=64)
         for name, value in compute_proxies(model, inputs, names).items():
             scores[name].append(value)
     scores = {name: np.array(values) for name, values in scores.items()}

@@ -1,14 +1,19 @@
 """Score 8 NAS-Bench-201 networks with VKDNW and rank them (VKDNW_single); show true accuracy when
-the NB201 table is available (VKDNW_SHARED or VKDNW_NB201_TABLE). About 20-40 s on 2 CPU cores.
+the NB201 table is available (VKDNW_SHARED or VKDNW_NB201_TABLE). Uses the same seeded protocol as
+``vkdnw score`` (seed 0, batch 64, CIFAR-10), so the numbers match it. See README for measured times.
 
-    python examples/score_and_rank_nb201.py
+    python examples/score_and_rank_nb201.py [--threads 1]
 """
+
+import argparse
 
 import torch
 
 from vkdnw_plugin.benchmarks import accuracy_by_arch
-from vkdnw_plugin.spaces.nb201 import nb201_network, parse_arch
-from vkdnw_plugin.vkdnw import reference_setup, vkdnw_score, vkdnw_single_rank
+from vkdnw_plugin.options import DEFAULT_THREADS, check_workers_threads
+from vkdnw_plugin.scoring import score_architecture
+from vkdnw_plugin.spaces.nb201 import parse_arch
+from vkdnw_plugin.vkdnw import vkdnw_single_rank
 
 ARCHS = [
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
@@ -22,14 +27,13 @@ ARCHS = [
 ]
 
 
-
-
 def main():
-    torch.set_num_threads(2)
-    results = []
-    for arch in ARCHS:
-        model, inputs = reference_setup(lambda: nb201_network(arch, num_classes=10), seed=0, input_shape=(64, 3, 32, 32))
-        results.append(vkdnw_score(model, inputs, mode="reference"))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="torch threads (default %(default)s)")
+    args = parser.parse_args()
+    check_workers_threads(1, args.threads)
+    torch.set_num_threads(args.threads)
+    results = [score_architecture("nb201", arch, seed=0)["reference"] for arch in ARCHS]
     ranks = vkdnw_single_rank(results)
     accuracy = accuracy_by_arch("cifar10")  # None without the NB201 table
     print(f"{'rank':>4} {'dim':>4} {'entropy':>8} {'C10 acc':>8}  arch (NASLib tuple)")
