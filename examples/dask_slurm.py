@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dask_jobqueue import SLURMCluster
 
-from vkdnw_plugin.benchmarks import load_nb201_table, select_archs
+from vkdnw_plugin.benchmarks import ground_truth
 from vkdnw_plugin.cache import ResultCache
 from vkdnw_plugin.evaluate import EvaluateConfig, evaluate
 
@@ -49,12 +49,12 @@ def main() -> None:
     )
     cluster.scale(jobs=args.jobs)
     try:
-        table = load_nb201_table()
-        config = EvaluateConfig(dataset=args.dataset, proxies=["vkdnw_single", "vkdnw_agg", "flops"], archs=list(select_archs(table, "all").arch_str),
+        accuracy = ground_truth("nb201", args.dataset, "all")
+        config = EvaluateConfig(dataset=args.dataset, proxies=["vkdnw_single", "vkdnw_agg", "flops"], archs=list(accuracy.index),
                                 seeds=[1, 2, 3, 4, 5], modes=["reference"], threads=1, scheduler=cluster.scheduler_address)  # fmt: skip
         cache = ResultCache(args.cache)
         try:
-            evaluate(config, cache, table, Path(args.out))
+            evaluate(config, cache, accuracy, Path(args.out))
         finally:
             cache.close()
     finally:

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from vkdnw_plugin.benchmarks import load_nb201_table
+from vkdnw_plugin.benchmarks import ground_truth
 from vkdnw_plugin.cache import ResultCache
 from vkdnw_plugin.cli import main
 from vkdnw_plugin.evaluate import EvaluateConfig, evaluate
@@ -31,7 +31,7 @@ def test_every_door_gives_the_same_entropy(tmp_path, capsys, shared):
     config = EvaluateConfig(dataset="cifar100", proxies=["vkdnw"], archs=ARCHS, seeds=[SEED], modes=["reference"], batch=BATCH)
     cache = ResultCache(tmp_path / "c.sqlite")
     try:
-        evaluate(config, cache, load_nb201_table(), tmp_path / "eval", progress=False, n_boot=0)
+        evaluate(config, cache, ground_truth("nb201", "cifar100"), tmp_path / "eval", progress=False, n_boot=0)
     finally:
         cache.close()
     scores = pd.read_csv(tmp_path / "eval" / "scores.csv", index_col="arch")

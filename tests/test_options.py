@@ -120,13 +120,13 @@ def test_negative_nb201_index_is_named_as_such():
 
 
 def test_evaluate_refuses_a_bad_out_before_scoring(folder, shared):
-    from vkdnw_plugin.benchmarks import load_nb201_table
+    from vkdnw_plugin.benchmarks import ground_truth
 
     cache = ResultCache(folder / "c.sqlite")
     try:
         for out, n_boot, option in ((folder / "afile" / "o", 10, "out"), (folder / "o", -1, "n_boot")):
             with pytest.raises(OptionError) as caught:
-                evaluate(config(), cache, load_nb201_table(), out, progress=False, n_boot=n_boot)
+                evaluate(config(), cache, ground_truth("nb201"), out, progress=False, n_boot=n_boot)
             assert caught.value.option == option and cache.is_empty()
     finally:
         cache.close()

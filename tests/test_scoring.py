@@ -15,8 +15,8 @@ def test_score_architecture_reproduces_the_authors_runs(reference_runs):
 
 
 def test_space_defaults_and_overrides():
-    assert space_options("nas-bench-macro") == {"tensor_policy": "random", "n_quantiles": 11}
-    assert space_options("nb201", n_quantiles=11, direction=None) == {"tensor_policy": "first", "n_quantiles": 11}
+    assert space_options("nas-bench-macro") == {"n_tensors": 128, "tensor_policy": "random", "n_quantiles": 11}
+    assert space_options("nb201", n_quantiles=11, direction=None) == {"n_tensors": 128, "tensor_policy": "first", "n_quantiles": 11}
     with pytest.raises(OptionError, match="direction='up'"):
         space_options("nb201", direction="up")
     with pytest.raises(OptionError, match="dataset='cifar100'"):

@@ -1,5 +1,8 @@
-"""SQLite cache of proxy results: one row per (space, arch, dataset, proxy, seed, mode, batch,
-package version), committed as soon as it is computed, so a killed run loses nothing. A cache file
+"""SQLite cache of proxy results: one row per (space, arch, dataset, proxy, seed, mode, batch, scoring
+options, package version), committed as soon as it is computed, so a killed run loses nothing. The
+scoring options are every other setting that changes a score (sampled tensors and their policy,
+quantiles, Jacobian direction, input resolution, device type), so a row is never returned for a run
+under other options. A cache file
 created by this object and still empty when it is closed is removed (a refused or failed run leaves
 no stray file)."""
 
@@ -13,8 +16,13 @@ from pathlib import Path
 from . import __version__
 from .options import OptionError, check_cache_path
 
-SCHEMA = "vkdnw-plugin-cache/1"
-KEY_COLUMNS = ("space", "arch", "dataset", "proxy", "seed", "mode", "batch", "version")
+SCHEMA = "vkdnw-plugin-cache/2"
+KEY_COLUMNS = ("space", "arch", "dataset", "proxy", "seed", "mode", "batch", "options", "version")
+
+
+def options_text(options: dict | None) -> str:
+    """Canonical JSON of a dict of scoring options (sorted keys): the cache key's ``options``."""
+    return json.dumps(options or {}, sort_keys=True)
 
 
 class CacheError(OptionError):
@@ -25,7 +33,8 @@ class CacheError(OptionError):
 
 
 class ResultCache:
-    """``put``/``get`` proxy values keyed by :data:`KEY_COLUMNS` (``version`` filled in)."""
+    """``put``/``done``/``rows`` of proxy values keyed by :data:`KEY_COLUMNS` (``version`` filled in;
+    ``options``: a dict of scoring options, stored as canonical JSON)."""
 
     def __init__(self, path: str | Path):
         self.path = check_cache_path(path)
@@ -57,34 +66,46 @@ class ResultCache:
             raise CacheError(self.path, f"not a vkdnw-plugin cache ({error})") from None
         if row is None or row[0] != SCHEMA:
             found = row[0] if row else "none"
-            raise CacheError(self.path, f"cache schema {found!r}, expected {SCHEMA!r}")
+            older = "; it was made by an older vkdnw-plugin whose keys lack the scoring options" if found < SCHEMA else ""
+            raise CacheError(self.path, f"cache schema {found!r}, expected {SCHEMA!r}{older}")
 
     @staticmethod
-    def _key(space, arch, dataset, proxy, seed, mode, batch) -> tuple:
-        return (space, arch, dataset, proxy, int(seed), mode, int(batch), __version__)
+    def _key(space, arch, dataset, proxy, seed, mode, batch, options) -> tuple:
+        return (space, arch, dataset, proxy, int(seed), mode, int(batch), options_text(options), __version__)
 
-    def put(self, space, arch, dataset, proxy, seed, mode, batch, value: float, fields: dict | None = None) -> None:
+    def put(self, space, arch, dataset, proxy, seed, mode, batch, value: float, fields: dict | None = None, options=None) -> None:
         """Store one result and commit it (NaN stored as NULL)."""
         value = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
         with self.db:
             self.db.execute(
                 f"INSERT OR REPLACE INTO results VALUES ({', '.join('?' * (len(KEY_COLUMNS) + 2))})",
-                (*self._key(space, arch, dataset, proxy, seed, mode, batch), value, json.dumps(fields or {})),
+                (*self._key(space, arch, dataset, proxy, seed, mode, batch, options), value, json.dumps(fields or {})),
             )
 
-    def done(self, space, dataset, batch) -> set[tuple[str, str, int, str]]:
-        """(arch, proxy, seed, mode) already stored for this space, dataset, batch and version."""
+    _SCOPE = "space=? AND dataset=? AND batch=? AND options=? AND version=?"
+
+    def done(self, space, dataset, batch, options=None) -> set[tuple[str, str, int, str]]:
+        """(arch, proxy, seed, mode) already stored for this space, dataset, batch, options and version."""
         rows = self.db.execute(
-            "SELECT arch, proxy, seed, mode FROM results WHERE space=? AND dataset=? AND batch=? AND version=?",
-            (space, dataset, int(batch), __version__),
+            f"SELECT arch, proxy, seed, mode FROM results WHERE {self._SCOPE}",
+            (space, dataset, int(batch), options_text(options), __version__),
         )
         return {tuple(r) for r in rows}
 
-    def rows(self, space, dataset, batch) -> list[dict]:
-        """All stored results for this space, dataset, batch and version, as dicts."""
+    def elsewhere(self, space, dataset, batch, options=None) -> int:
+        """How many rows of this space, dataset and batch were stored under other options or by another
+        package version (never returned by :meth:`done` or :meth:`rows`)."""
+        (count,) = self.db.execute(
+            "SELECT COUNT(*) FROM results WHERE space=? AND dataset=? AND batch=? AND NOT (options=? AND version=?)",
+            (space, dataset, int(batch), options_text(options), __version__),
+        ).fetchone()
+        return count
+
+    def rows(self, space, dataset, batch, options=None) -> list[dict]:
+        """All stored results for this space, dataset, batch, options and version, as dicts."""
         cursor = self.db.execute(
-            "SELECT arch, proxy, seed, mode, value, fields FROM results WHERE space=? AND dataset=? AND batch=? AND version=?",
-            (space, dataset, int(batch), __version__),
+            f"SELECT arch, proxy, seed, mode, value, fields FROM results WHERE {self._SCOPE}",
+            (space, dataset, int(batch), options_text(options), __version__),
         )
         return [
             {"arch": a, "proxy": p, "seed": s, "mode": m, "value": math.nan if v is None else v, "fields": json.loads(f)}

@@ -16,9 +16,17 @@ import torch
 from tqdm import tqdm
 
 from . import __version__
-from .options import DEFAULT_THREADS, OptionError, OversubscriptionWarning, check_count, check_workers_threads, parse_seeds
+from .options import (
+    DEFAULT_THREADS,
+    OptionError,
+    OversubscriptionWarning,
+    check_count,
+    check_device,
+    check_workers_threads,
+    parse_seeds,
+)
 from .ranking import AGG_COMPONENTS
-from .scoring import SPACES, network, score_architecture, space_options
+from .scoring import SPACES, check_space_dataset, network, score_architecture, space_options
 from .vkdnw import DIRECTIONS, MODES, N_QUANTILES, TENSOR_POLICIES
 
 # Command-line flags of the API parameters that are spelled differently (see OptionError.cli_message).
@@ -46,20 +54,11 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def resolve_device(name: str) -> torch.device:
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise CliError(f"--device {name}: CUDA is not available in this torch build ({torch.__version__}) or no GPU is visible")
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise CliError(f"--device {name!r}: expected cpu, cuda or cuda:N") from None
-
-
 def cmd_score(args) -> int:
     seeds = parse_seeds(",".join(args.seeds))
     check_count("batch", args.batch)
     check_workers_threads(1, args.threads)
-    device = resolve_device(args.device)
+    device = torch.device(check_device(args.device))
     net = network(args.space, args.arch, args.dataset)
     options = space_options(args.space, tensor_policy=args.tensor_policy, n_quantiles=args.quantiles, direction=args.direction)
     torch.set_num_threads(args.threads)
@@ -97,24 +96,27 @@ def _names(text: str) -> list[str]:
 
 
 def cmd_evaluate(args) -> int:
-    from .benchmarks import load_nb201_table, select_archs
+    from .benchmarks import ground_truth
     from .cache import ResultCache
     from .evaluate import EvaluateConfig, evaluate, import_scores, ndcg_label, pending_networks
 
     seeds = parse_seeds(args.seeds)
-    table = load_nb201_table(args.table)
-    archs = list(select_archs(table, args.archs, seed=args.sample_seed).arch_str)
+    check_space_dataset(args.space, args.dataset)
+    accuracy = ground_truth(args.space, args.dataset, args.archs, seed=args.sample_seed, path=args.table)
+    if args.import_scores and args.space != "nb201":
+        raise OptionError("import_scores", args.import_scores, f"NASLib/Suite-Zero scores exist for nb201 only, not {args.space}")
     imported = {}
     for source in args.import_scores or []:
         imported.update(import_scores(source, args.dataset))
     config = EvaluateConfig(
-        dataset=args.dataset, proxies=_names(args.proxies), archs=archs, seeds=seeds, modes=_names(args.mode),
-        batch=args.batch, workers=args.workers, threads=args.threads, imported=imported,
-        agg_components=tuple(_names(args.agg_components)), scheduler=args.scheduler,
+        dataset=args.dataset, proxies=_names(args.proxies), archs=list(accuracy.index), seeds=seeds, modes=_names(args.mode),
+        batch=args.batch, workers=args.workers, threads=args.threads, space=args.space, imported=imported,
+        agg_components=tuple(_names(args.agg_components)), scheduler=args.scheduler, direction=args.direction,
+        device=args.device,
     )  # fmt: skip
     cache = ResultCache(args.cache)
     try:
-        metrics = evaluate(config, cache, table, Path(args.out), n_boot=args.bootstrap)
+        metrics = evaluate(config, cache, accuracy, Path(args.out), n_boot=args.bootstrap)
     except KeyboardInterrupt:
         total = len(config.archs) * len(config.seeds)
         saved = total - len(pending_networks(config, cache))
@@ -206,7 +208,7 @@ def console(prog: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .evaluate import available_proxies
+    from .evaluate import ARCH_FEATURES, available_proxies
 
     parser = argparse.ArgumentParser(prog="vkdnw", description=__doc__)
     parser.add_argument("--version", action="version", version=f"vkdnw {__version__}")
@@ -230,12 +232,15 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--json", action="store_true", help="print one JSON document")
     score.set_defaults(run=cmd_score)
 
-    ev = commands.add_parser("evaluate", help="score many NB201 networks with many proxies and compare with ground truth",
-                             formatter_class=HelpFormatter)  # fmt: skip
-    ev.add_argument("--space", choices=("nb201",), default="nb201", help="search space")
-    ev.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or ImageNet16-120")
-    ev.add_argument("--proxies", default="vkdnw_single,vkdnw_agg,flops", help=f"comma-separated, of: {', '.join(available_proxies())}")
-    ev.add_argument("--archs", default="sample:100", help="all, unique, sample:N (seeded, from the unique set), sample:N@all")
+    ev = commands.add_parser("evaluate", help="score many networks of a benchmark space with many proxies and compare with "
+                             "ground truth", formatter_class=HelpFormatter)  # fmt: skip
+    ev.add_argument("--space", choices=SPACES, default="nb201", help="benchmark space (nas-bench-macro: CIFAR-10, the "
+                    "authors' MobileNetV2 settings: 128 random tensors, 11 quantiles)")  # fmt: skip
+    ev.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or ImageNet16-120 (nas-bench-macro: cifar10)")
+    ev.add_argument("--proxies", default="vkdnw_single,vkdnw_agg,flops", help=f"comma-separated, of: {', '.join(available_proxies())}; "
+                    f"nas-bench-macro also: {', '.join(ARCH_FEATURES['nas-bench-macro'])} (non-identity layers)")  # fmt: skip
+    ev.add_argument("--archs", default="sample:100", help="nb201: all, unique, sample:N (seeded, from the unique set), "
+                    "sample:N@all; nas-bench-macro: all, sample:N")  # fmt: skip
     ev.add_argument("--sample-seed", type=int, default=0, help="seed of sample:N (0 or more)")
     ev.add_argument("--seeds", default="0", help="network init/input seeds: A..B or a,b,c (scores are averaged)")
     ev.add_argument("--mode", default="reference", help="reference, exact or reference,exact (shares one Jacobian)")
@@ -247,7 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--cache", default="vkdnw_cache.sqlite", help="SQLite cache, in an existing folder: results are written as "
                     "they complete, and a rerun of the same command resumes from it")  # fmt: skip
     ev.add_argument("--out", default="vkdnw_eval", help="output folder (created)")
-    ev.add_argument("--table", help="NB201 table csv (default: $VKDNW_NB201_TABLE or the shared copy)")
+    ev.add_argument("--direction", choices=DIRECTIONS, default="auto", help="VKDNW Jacobian direction (see vkdnw score)")
+    ev.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (each worker scores there)")
+    ev.add_argument("--table", help="ground truth: NB201 table csv (default: $VKDNW_NB201_TABLE or the shared copy) or "
+                    "NAS-Bench-Macro json (default: the shared copy)")  # fmt: skip
     ev.add_argument("--import-scores", action="append", help="NASLib zc json or Suite-Zero csv/dataset; repeatable")
     ev.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for the 95%% confidence intervals (0: none)")
     ev.add_argument("--agg-components", default=",".join(AGG_COMPONENTS),

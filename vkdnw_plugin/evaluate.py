@@ -1,5 +1,6 @@
-"""``vkdnw evaluate``: score a set of NB201 architectures with many proxies (cached, resumable,
-parallel), compare the rankings with ground truth and write scores.csv, metrics.csv, report.md and plots."""
+"""``vkdnw evaluate``: score a set of architectures of a benchmark space (NB201, NAS-Bench-Macro) with
+many proxies (cached, resumable, parallel), compare the rankings with ground truth and write
+scores.csv, metrics.csv, report.md and plots."""
 
 from __future__ import annotations
 
@@ -10,30 +11,37 @@ import time
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .cache import ResultCache
+from . import __version__
+from .cache import ResultCache, options_text
 from .executors import check_scheduler, make_executor
 from .options import (
     DEFAULT_THREADS,
     OptionError,
     check_choice,
     check_count,
+    check_device,
     check_names,
     check_out_dir,
     check_seeds,
     check_workers_threads,
     new_folder_root,
 )
-from .ranking import AGG_COMPONENTS, ModelDrivenRanker, aggregate_ranks, model_features, single_key
+from .ranking import AGG_COMPONENTS, ModelDrivenRanker, aggregate_ranks, model_features, nb201_graph_features, single_key
+from .scoring import check_space_dataset, space_options
+from .spaces.nas_bench_macro import layer_features
 from .spaces.nb201 import DATASETS
-from .vkdnw import MODES
+from .vkdnw import DIRECTIONS, MODES
 
 VKDNW_PROXIES = ("vkdnw", "vkdnw_single")  # computed per Fisher mode by the engine
 DERIVED = ("vkdnw_agg", "model_driven")  # computed inside the collection from other proxies
+ARCH_FEATURES = {"nb201": (), "nas-bench-macro": ("blocks",)}  # read off the architecture text, no network
+ARCH_FEATURE_TABLES = {"nb201": nb201_graph_features, "nas-bench-macro": layer_features}  # model_driven's set (c)
 MODEL_DRIVEN_BASE = ("vkdnw", "n_layers", "flops")
 NO_MODE = "-"
 NDCG_K = 1000
@@ -43,8 +51,9 @@ _REEMITTED: dict = {}  # warnings registry of worker warnings shown again here (
 
 @dataclass
 class EvaluateConfig:
-    """What ``vkdnw evaluate`` scores; ``archs`` are NB201 arch strings. Every field is checked on
-    construction (:class:`~vkdnw_plugin.options.OptionError` naming it)."""
+    """What ``vkdnw evaluate`` scores; ``archs`` are the space's canonical architecture texts (NB201
+    arch strings, NAS-Bench-Macro codes). Every field is checked on construction
+    (:class:`~vkdnw_plugin.options.OptionError` naming it)."""
 
     dataset: str
     proxies: list[str]
@@ -59,11 +68,14 @@ class EvaluateConfig:
     imported: dict[str, pd.Series] = field(default_factory=dict)
     agg_components: tuple[str, ...] = AGG_COMPONENTS  # proxies, or imported columns ("suite0:jacov")
     scheduler: str | None = None  # Dask: tcp://HOST:PORT or local:N; None: local worker processes
+    direction: str = "auto"  # Jacobian direction of the VKDNW engine
+    device: str = "cpu"  # where each network is scored: cpu, cuda, cuda:N
 
     def __post_init__(self):
-        check_choice("space", self.space, ("nb201",))
-        check_choice("dataset", self.dataset, tuple(DATASETS))
-        check_names("proxies", self.proxies, available_proxies())
+        check_space_dataset(self.space, self.dataset)
+        check_names("proxies", self.proxies, available_proxies(self.space))
+        check_choice("direction", self.direction, DIRECTIONS)
+        check_device(self.device)
         check_names("modes", self.modes, MODES)
         if len(self.archs) < 3:
             raise OptionError("archs", len(self.archs), "too few architectures; ranking metrics need at least 3")
@@ -74,9 +86,19 @@ class EvaluateConfig:
         check_scheduler(self.scheduler, self.workers, self.threads)
         self._check_agg_components()
 
+    def vkdnw_options(self) -> dict:
+        """Keywords of the VKDNW engine: the space's defaults and ``direction``."""
+        return space_options(self.space, direction=self.direction)
+
+    def cache_options(self) -> dict:
+        """Every scoring option besides the cache's own key columns that changes a score: the VKDNW
+        options, the input resolution (pixels) and the device type."""
+        resolution = check_space_dataset(self.space, self.dataset)[1]
+        return {**self.vkdnw_options(), "resolution": resolution, "device": self.device.split(":")[0]}
+
     def _check_agg_components(self) -> None:
         components = list(self.agg_components)
-        per_network = [p for p in available_proxies() if p not in DERIVED]
+        per_network = [p for p in available_proxies(self.space) if p not in DERIVED]
         bad = [c for c in components if c not in per_network and c not in self.imported]
         if not components:
             raise OptionError("agg_components", components, "no component given")
@@ -86,11 +108,12 @@ class EvaluateConfig:
                               f"{', '.join(per_network)} or imported columns like suite0:jacov")  # fmt: skip
 
 
-def available_proxies() -> list[str]:
-    """Names ``--proxies`` accepts: the engine's, the registry's, and the collection-level ones."""
+def available_proxies(space: str = "nb201") -> list[str]:
+    """Names ``--proxies`` accepts in ``space``: the engine's, the registry's, the collection-level
+    ones, and the space's architecture features (:data:`ARCH_FEATURES`)."""
     from .proxies import list_proxies
 
-    return sorted(set(VKDNW_PROXIES) | set(list_proxies()) | set(DERIVED))
+    return sorted(set(VKDNW_PROXIES) | set(list_proxies()) | set(DERIVED) | set(ARCH_FEATURES[space]))
 
 
 def is_imported(name: str) -> bool:
@@ -121,7 +144,20 @@ def _column(proxy: str, mode: str, modes) -> str:
 # ----------------------------------------------------------------------------- scoring
 
 
-def _score_network(item) -> tuple[str, int, list[tuple[str, str, float, dict]], list[tuple]]:
+class Task(NamedTuple):
+    """One network to score: every missing ``(proxy, mode)`` of one (arch, seed)."""
+
+    arch: str
+    seed: int
+    space: str
+    dataset: str
+    batch: int
+    device: str
+    vkdnw_options: dict
+    wanted: list[tuple[str, str]]
+
+
+def _score_network(item: Task) -> tuple[str, int, list[tuple[str, str, float, dict]], list[tuple]]:
     """Worker: every missing (proxy, mode) of one (arch, seed), and the warnings raised meanwhile as
     ``(category, message, filename, lineno)`` (shown by the main process). A network whose scoring
     raises gets :func:`_failed_rows`."""
@@ -137,43 +173,54 @@ def _score_network(item) -> tuple[str, int, list[tuple[str, str, float, dict]], 
 def _failed_rows(item, error: Exception) -> tuple[str, int, list[tuple[str, str, float, dict]]]:
     """Every wanted (proxy, mode) of a network whose scoring raised ``error``: NaN, invalid, with the
     error as the reason (and a RuntimeWarning saying so), so that the run goes on."""
-    arch, seed, _, _, wanted = item
+    arch, seed, wanted = item.arch, item.seed, item.wanted
     reason = f"scoring raised {type(error).__name__}: {' '.join(str(error).split())}"
     warnings.warn(f"network {arch} seed {seed}: {reason}; recorded as invalid (NaN)", RuntimeWarning, stacklevel=2)
     return arch, seed, [(proxy, mode, math.nan, {"valid": False, "reason": reason}) for proxy, mode in wanted]
 
 
-def _score_rows(item) -> tuple[str, int, list[tuple[str, str, float, dict]]]:
+def _score_rows(item: Task) -> tuple[str, int, list[tuple[str, str, float, dict]]]:
     """Every missing (proxy, mode) of one (arch, seed). Failures give NaN with the reason."""
     from .proxies import compute_proxies
-    from .scoring import network, seeded_setup, space_options
+    from .scoring import network, seeded_setup
     from .vkdnw import vkdnw_scores
 
-    arch, seed, dataset, batch, wanted = item
-    model, inputs = seeded_setup(network("nb201", arch, dataset), seed, batch)
-    out = []
+    wanted = item.wanted
+    out = [(proxy, NO_MODE, float(arch_feature(item.space, proxy, item.arch)), {}) for proxy, _ in wanted
+           if proxy in ARCH_FEATURES[item.space]]  # fmt: skip
+    model, inputs = seeded_setup(network(item.space, item.arch, item.dataset), item.seed, item.batch, item.device)
     modes = sorted({mode for proxy, mode in wanted if proxy in VKDNW_PROXIES})
     if modes:
-        for mode, r in vkdnw_scores(model, inputs, modes=modes, **space_options("nb201")).items():
+        for mode, r in vkdnw_scores(model, inputs, modes=modes, **item.vkdnw_options).items():
             fields = {"dim": r.dim, "valid": r.valid, "reason": r.reason, "seconds": r.seconds,
                       **{f"vkdnw_q{i + 1}": float(q) for i, q in enumerate(r.deciles)}}  # fmt: skip
             out.append(("vkdnw", mode, r.entropy, fields))
-            out.append(("vkdnw_single", mode, single_key(r.dim, r.entropy) if r.valid else math.nan, fields))
-    others = [proxy for proxy, mode in wanted if proxy not in VKDNW_PROXIES]
+            single = single_key(r.dim, r.entropy, item.vkdnw_options["n_quantiles"]) if r.valid else math.nan
+            out.append(("vkdnw_single", mode, single, fields))
+    others = [proxy for proxy, mode in wanted if proxy not in VKDNW_PROXIES + ARCH_FEATURES[item.space]]
     if others:
         started = time.perf_counter()
         values = compute_proxies(model, inputs, others)
         seconds = (time.perf_counter() - started) / len(others)
         out += [(proxy, NO_MODE, values[proxy], {"seconds": seconds}) for proxy in others]
     wanted = set(wanted)
-    return arch, seed, [row for row in out if (row[0], row[1]) in wanted]
+    return item.arch, item.seed, [row for row in out if (row[0], row[1]) in wanted]
 
 
-def pending_networks(config: EvaluateConfig, cache: ResultCache) -> list[tuple]:
-    """One work item ``(arch, seed, dataset, batch, [(proxy, mode), ...])`` per (arch, seed) with a
-    result missing from ``cache``."""
-    done = cache.done(config.space, config.dataset, config.batch)
+def arch_feature(space: str, name: str, arch: str) -> float:
+    """An architecture feature of :data:`ARCH_FEATURES` (``blocks``: NAS-Bench-Macro layers that are
+    not identity)."""
+    from .spaces.nas_bench_macro import non_identity_blocks
+
+    check_choice("architecture feature", name, ARCH_FEATURES[space])
+    return float(non_identity_blocks(arch))
+
+
+def pending_networks(config: EvaluateConfig, cache: ResultCache) -> list[Task]:
+    """One :class:`Task` per (arch, seed) with a result missing from ``cache``."""
+    done = cache.done(config.space, config.dataset, config.batch, config.cache_options())
     per_net = computed_proxies(config.proxies, config.agg_components)
+    vkdnw_options = config.vkdnw_options()
     items = []
     for arch in config.archs:
         for seed in config.seeds:
@@ -184,7 +231,7 @@ def pending_networks(config: EvaluateConfig, cache: ResultCache) -> list[tuple]:
                 if (arch, proxy, seed, mode) not in done
             ]
             if wanted:
-                items.append((arch, seed, config.dataset, config.batch, wanted))
+                items.append(Task(arch, seed, config.space, config.dataset, config.batch, config.device, vkdnw_options, wanted))
     return items
 
 
@@ -192,6 +239,12 @@ def run_scoring(config: EvaluateConfig, cache: ResultCache, progress: bool = Tru
     """Compute every missing result on the config's executor (local workers or ``scheduler``),
     committing each to ``cache`` as it arrives. Returns how many networks were scored."""
     items = pending_networks(config, cache)
+    options = config.cache_options()
+    elsewhere = cache.elsewhere(config.space, config.dataset, config.batch, options)
+    if elsewhere:
+        log.warning("%d results of %s/%s/batch %d in the cache %s were computed under other scoring options or by "
+                    "another vkdnw-plugin version; they are not used (this run: %s, version %s)", elsewhere,
+                    config.space, config.dataset, config.batch, cache.path, options_text(options), __version__)  # fmt: skip
     total = len(config.archs) * len(config.seeds)
     found = ("%d of %d networks (architecture x seed) found in the cache %s; %d to score", total - len(items), total, cache.path, len(items))
     if not items:
@@ -204,7 +257,7 @@ def run_scoring(config: EvaluateConfig, cache: ResultCache, progress: bool = Tru
         try:
             for done, (arch, seed, rows, caught) in enumerate(executor.imap_unordered(_score_network, items), 1):
                 for proxy, mode, value, fields in rows:
-                    cache.put(config.space, arch, config.dataset, proxy, seed, mode, config.batch, value, fields)
+                    cache.put(config.space, arch, config.dataset, proxy, seed, mode, config.batch, value, fields, options)
                 for category, message, filename, lineno in caught:
                     warnings.warn_explicit(message, category, filename, lineno, registry=_REEMITTED)
                 bar.set_postfix_str(f"{60 * done / (time.perf_counter() - started):.1f} net/min", refresh=False)
@@ -218,8 +271,8 @@ def run_scoring(config: EvaluateConfig, cache: ResultCache, progress: bool = Tru
 
 
 def cached_rows(config: EvaluateConfig, cache: ResultCache) -> pd.DataFrame:
-    """Every cached result of the config's space, dataset and batch, one row each."""
-    return pd.DataFrame(cache.rows(config.space, config.dataset, config.batch))
+    """Every cached result of the config's space, dataset, batch and scoring options, one row each."""
+    return pd.DataFrame(cache.rows(config.space, config.dataset, config.batch, config.cache_options()))
 
 
 def collect_scores(config: EvaluateConfig, rows: pd.DataFrame) -> pd.DataFrame:
@@ -257,7 +310,7 @@ def model_driven_scores(wide: pd.DataFrame, accuracy: pd.Series, config: Evaluat
     spectrum = {_column(f"vkdnw_q{i}", mode, config.modes): f"vkdnw_q{i}" for i in range(1, 12)}
     plain = [p for p in computed_proxies(config.proxies, config.agg_components) if p not in VKDNW_PROXIES]
     frame = wide[[c for c in spectrum if c in wide] + plain].rename(columns=spectrum)
-    features = model_features(frame, "c")
+    features = model_features(frame, "c", arch_features=ARCH_FEATURE_TABLES[config.space])
     predicted = pd.Series(np.nan, index=wide.index)
     rng = np.random.RandomState(seed)
     if len(wide) >= 2 * config.md_train:
@@ -476,28 +529,32 @@ def write_report(metrics: pd.DataFrame, out: Path, header: dict, extra: list[str
     return path
 
 
-def evaluate(config: EvaluateConfig, cache: ResultCache, table: pd.DataFrame, out: Path, progress=True, n_boot=200) -> pd.DataFrame:
-    """Score (resuming from ``cache``), rank, compare with the table's test accuracy, and write
-    scores.csv, metrics.csv, report.md and plots into ``out`` (with several seeds also
-    per_seed_metrics.csv). ``out`` and ``n_boot`` are checked before scoring; when writing fails, a
-    folder created for ``out`` is removed again. Returns the metric table of the seed-averaged scores."""
-    from .benchmarks import nb201_accuracy
+def evaluate(config: EvaluateConfig, cache: ResultCache, accuracy: pd.Series, out: Path, progress=True, n_boot=200) -> pd.DataFrame:
+    """Score (resuming from ``cache``), rank, compare with ``accuracy`` (test accuracy in %, indexed by
+    architecture, e.g. :func:`~vkdnw_plugin.benchmarks.ground_truth`), and write scores.csv,
+    metrics.csv, report.md and plots into ``out`` (with several seeds also per_seed_metrics.csv).
+    ``out``, ``n_boot`` and the accuracies are checked before scoring; when writing fails, a folder
+    created for ``out`` is removed again. Returns the metric table of the seed-averaged scores."""
+    from .benchmarks import ACCURACY_TEXT
 
     out = check_out_dir(out)
     check_count("n_boot", n_boot, minimum=0)
+    accuracy = accuracy.reindex(config.archs)
+    if accuracy.isna().any():
+        missing = list(accuracy.index[accuracy.isna()])
+        raise OptionError("archs", missing[:3], f"{len(missing)} architecture(s) have no ground-truth accuracy")
     started = time.perf_counter()
     scored = run_scoring(config, cache, progress)
-    accuracy = nb201_accuracy(table.set_index("arch_str", drop=False), config.dataset).reindex(config.archs)
     rows = cached_rows(config, cache)
     wide = scored_table(config, rows, accuracy)
     metrics = metric_table(wide, accuracy, n_boot=n_boot)
     metrics["role"] = roles(config, metrics.index)
     networks = len(config.archs) * len(config.seeds)
     header = {
-        "dataset": config.dataset, "architectures": len(config.archs), "seeds": config.seeds,
-        "modes": config.modes, "batch": config.batch, "networks scored this run": scored,
-        "networks from the cache": networks - scored, "wall time this run": f"{time.perf_counter() - started:.0f} s",
-        "accuracy": "NB201 200-epoch test accuracy (c10_test / c100_test / in16_test)",
+        "space": config.space, "dataset": config.dataset, "architectures": len(config.archs), "seeds": config.seeds,
+        "modes": config.modes, "batch": config.batch, "scoring options": options_text(config.cache_options()),
+        "networks scored this run": scored, "networks from the cache": networks - scored,
+        "wall time this run": f"{time.perf_counter() - started:.0f} s", "accuracy": ACCURACY_TEXT[config.space],
         "bootstrap resamples": n_boot,
     }  # fmt: skip
     if "vkdnw_agg" in config.proxies:
@@ -513,7 +570,7 @@ def evaluate(config: EvaluateConfig, cache: ResultCache, table: pd.DataFrame, ou
             per_seed["role"] = roles(config, per_seed.proxy)
             per_seed.to_csv(out / "per_seed_metrics.csv", index=False)
             extra = per_seed_summary(per_seed)
-        plot_report(wide, accuracy, metrics, out, f"{config.dataset}, {len(config.archs)} architectures")
+        plot_report(wide, accuracy, metrics, out, f"{config.space} {config.dataset}, {len(config.archs)} architectures")
         write_report(metrics, out, header, extra)
     except BaseException:
         if root is not None:

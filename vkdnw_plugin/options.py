@@ -104,6 +104,21 @@ def parse_seeds(text: str) -> list[int]:
         raise OptionError("seeds", text, error.problem) from None
 
 
+def check_device(name: str) -> str:
+    """``name`` if torch can score there: ``cpu``, ``cuda`` or ``cuda:N`` with a visible GPU."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise OptionError("device", name, "expected cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):
+        raise OptionError("device", name, "expected cpu, cuda or cuda:N")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise OptionError("device", name, f"CUDA is not available in this torch build ({torch.__version__}) or no GPU is visible")
+    return name
+
+
 def cpu_cores() -> int:
     """CPU cores of this machine (``os.cpu_count()``)."""
     return os.cpu_count() or 1

@@ -79,13 +79,14 @@ def nb201_graph_features(arch) -> dict[str, float]:
     return features
 
 
-def model_features(proxy_scores: pd.DataFrame, feature_set: str = "c") -> pd.DataFrame:
+def model_features(proxy_scores: pd.DataFrame, feature_set: str = "c", arch_features=None) -> pd.DataFrame:
     """Feature table for :class:`ModelDrivenRanker` from per-architecture proxy results.
 
-    ``proxy_scores`` is indexed by NB201 arch string with columns ``vkdnw_q1…`` (FIM eigenvalue
-    quantiles), ``n_layers``, ``flops`` and any other proxies. Feature sets as in the paper:
-    (a) FIM quantiles + n_layers + flops; (b) (a) + every other proxy column; (c) (b) + NB201
-    graph features (:func:`nb201_graph_features`)."""
+    ``proxy_scores`` is indexed by architecture (NB201 arch string) with columns ``vkdnw_q1…`` (FIM
+    eigenvalue quantiles), ``n_layers``, ``flops`` and any other proxies. Feature sets as in the paper:
+    (a) FIM quantiles + n_layers + flops; (b) (a) + every other proxy column; (c) (b) + the
+    architecture's own features: ``arch_features(arch) -> {name: value}``, default
+    :func:`nb201_graph_features`."""
     if feature_set not in FEATURE_SETS:
         raise ValueError(f"unknown feature set {feature_set!r}; expected one of {', '.join(FEATURE_SETS)}")
     spectrum = [c for c in proxy_scores.columns if c.startswith("vkdnw_q")]
@@ -98,7 +99,7 @@ def model_features(proxy_scores: pd.DataFrame, feature_set: str = "c") -> pd.Dat
         columns += [c for c in proxy_scores.columns if c not in columns]
     table = proxy_scores[columns].astype(float)
     if feature_set == "c":
-        graph = pd.DataFrame([nb201_graph_features(a) for a in table.index], index=table.index)
+        graph = pd.DataFrame([(arch_features or nb201_graph_features)(a) for a in table.index], index=table.index)
         table = pd.concat([table, graph], axis=1)
     return table
 

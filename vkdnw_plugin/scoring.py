@@ -17,13 +17,15 @@ import torch
 from torch import nn
 
 from .options import OptionError, check_choice, check_count
+from .spaces.nb201 import DATASETS, dataset_shape
 from .vkdnw import VKDNWResult, check_vkdnw_options, reference_setup, vkdnw_scores
 
 SPACES = ("nb201", "nas-bench-macro")
 SPACE_DEFAULTS = {
-    "nb201": {"tensor_policy": "first", "n_quantiles": 9},
-    "nas-bench-macro": {"tensor_policy": "random", "n_quantiles": 11},
+    "nb201": {"n_tensors": 128, "tensor_policy": "first", "n_quantiles": 9},
+    "nas-bench-macro": {"n_tensors": 128, "tensor_policy": "random", "n_quantiles": 11},
 }
+SPACE_DATASETS = {"nb201": tuple(DATASETS), "nas-bench-macro": ("cifar10",)}
 
 
 @dataclass(frozen=True)
@@ -39,29 +41,35 @@ class Network:
     build: Callable[[], nn.Module]
 
 
+def check_space_dataset(space: str, dataset: str) -> tuple[int, int]:
+    """``(classes, input resolution in pixels)`` of ``dataset`` in ``space``, or an
+    :class:`~vkdnw_plugin.options.OptionError` naming the bad one."""
+    check_choice("space", space, SPACES)
+    if space == "nas-bench-macro" and dataset != "cifar10":
+        raise OptionError("dataset", dataset, "NAS-Bench-Macro is a CIFAR-10 benchmark; use cifar10")
+    check_choice("dataset", dataset, SPACE_DATASETS[space])
+    return dataset_shape(dataset)
+
+
 def network(space: str, arch: str, dataset: str = "cifar10") -> Network:
     """The :class:`Network` of ``arch`` (NB201: arch string, index or NASLib tuple; NAS-Bench-Macro:
     8-digit code). Bad input raises :class:`~vkdnw_plugin.options.OptionError` naming it."""
-    check_choice("space", space, SPACES)
+    classes, resolution = check_space_dataset(space, dataset)
     if space == "nb201":
-        from .spaces.nb201 import DATASETS, dataset_shape, nb201_network, parse_arch
+        from .spaces.nb201 import nb201_network, parse_arch
 
-        check_choice("dataset", dataset, tuple(DATASETS))
         try:
             parsed = parse_arch(arch)
         except ValueError as error:
             raise OptionError("arch", arch, str(error)) from None
-        classes, resolution = dataset_shape(dataset)
         return Network(space, parsed.arch_str, dataset, classes, resolution, lambda: nb201_network(parsed, num_classes=classes))
     from .spaces.nas_bench_macro import nas_bench_macro_network, parse_code
 
-    if dataset != "cifar10":
-        raise OptionError("dataset", dataset, "NAS-Bench-Macro is a CIFAR-10 benchmark; use cifar10")
     try:
         parse_code(arch)
     except ValueError as error:
         raise OptionError("arch", arch, str(error)) from None
-    return Network(space, arch, dataset, 10, 32, lambda: nas_bench_macro_network(arch, num_classes=10))
+    return Network(space, arch, dataset, classes, resolution, lambda: nas_bench_macro_network(arch, num_classes=classes))
 
 
 def space_options(space: str, **options) -> dict:

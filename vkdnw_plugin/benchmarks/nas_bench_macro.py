@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
 
+from ..options import OptionError, check_count
 from ..paths import shared_dir
 
 _SOURCE = "github.com/xiusu/NAS-Bench-Macro"
+SUBSETS = "all, sample:N"
+_SAMPLE = re.compile(r"^sample:(\d+)$")
 
 
 def _file(path, name: str) -> Path:
@@ -42,3 +46,19 @@ def load_nas_bench_macro_archs(path: str | os.PathLike | None = None) -> pd.Data
     frame = pd.read_csv(_file(path, "nas_bench_macro_archs.csv"), dtype={"arch": str})
     frame = frame.rename(columns={"arch": "code"}).sort_values("code", ignore_index=True)
     return frame.astype({"params": "int64", "flops": "int64"})
+
+
+def select_codes(frame: pd.DataFrame, subset: str, seed: int = 0) -> pd.DataFrame:
+    """Rows of a NAS-Bench-Macro ``frame`` (e.g. :func:`load_nas_bench_macro`) for ``subset``: ``all``,
+    or ``sample:N`` — N distinct rows drawn by ``DataFrame.sample(n=N, random_state=seed)`` and
+    returned in code order."""
+    check_count("seed", seed, minimum=0)
+    if subset == "all":
+        return frame
+    match = _SAMPLE.match(subset)
+    if not match:
+        raise OptionError("subset", subset, f"unknown for NAS-Bench-Macro; expected one of {SUBSETS}")
+    n = int(match.group(1))
+    if not 1 <= n <= len(frame):
+        raise OptionError("subset", subset, f"asks for {n} architectures; NAS-Bench-Macro has 1..{len(frame)}")
+    return frame.sample(n=n, random_state=seed).sort_index()

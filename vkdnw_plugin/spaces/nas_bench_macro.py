@@ -58,6 +58,20 @@ def nas_bench_macro_codes() -> list[str]:
     return ["".join(digits) for digits in itertools.product(CHOICES, repeat=NUM_LAYERS)]
 
 
+def non_identity_blocks(code: str) -> int:
+    """Searchable layers of ``code`` that are inverted-residual blocks (choices 1 and 2): the
+    space's simplest size baseline."""
+    return sum(choice != 0 for choice in parse_code(code))
+
+
+def layer_features(code: str) -> dict[str, float]:
+    """Architecture features of ``code`` for the model-driven ranker: one ``layer<i>_choice<c>``
+    indicator per layer and choice, and ``blocks`` (:func:`non_identity_blocks`)."""
+    choices = parse_code(code)
+    features = {f"layer{i}_choice{c}": float(choice == c) for i, choice in enumerate(choices) for c in range(len(CHOICES))}
+    return {**features, "blocks": float(non_identity_blocks(code))}
+
+
 def _conv_bn(c_in: int, c_out: int, kernel: int = 1, stride: int = 1, groups: int = 1, relu: bool = True):
     layers = [
         nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, groups=groups, bias=False),
