@@ -69,7 +69,7 @@ def main(argv=None) -> int:
                   f"({result['n_scored']} scored, {result['wall_seconds']:.0f} s)", flush=True)
     wall = time.time() - started
 
-    from vkdnw_plugin.benchmarks import load_nb201_table
+    from vkdnw_plugin.groundtruth import load_nb201_table
 
     table = load_nb201_table()
     best = float(table["c10_test"].max())

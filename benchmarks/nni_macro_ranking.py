@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     from vkdnw_nni.evaluator import DEFAULT_COMPONENTS, score_model
     from vkdnw_nni.ranking import component_arrays, population_agg
 
-    from vkdnw_plugin.benchmarks import load_nas_bench_macro
+    from vkdnw_plugin.groundtruth import load_nas_bench_macro
     from vkdnw_plugin.metrics import kendall_tau, spearman
     from vkdnw_plugin.spaces.nas_bench_macro import nas_bench_macro_network
 

@@ -146,7 +146,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from vkdnw_nni.spaces import nb201_sample, search_space_json
 
-    from vkdnw_plugin.benchmarks import load_nb201_table, select_archs
+    from vkdnw_plugin.groundtruth import load_nb201_table, select_archs
 
     table = select_archs(load_nb201_table(), f"sample:{args.n}", seed=0)
     arch_strs = list(table["arch_str"])

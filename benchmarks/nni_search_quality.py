@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     from vkdnw_nni.spaces import NB201_DATASETS, nb201_arch_str
     from vkdnw_nni.strategy import VKDNWAggEvolution
 
-    from vkdnw_plugin.benchmarks import load_nb201_table, nb201_accuracy
+    from vkdnw_plugin.groundtruth import load_nb201_table, nb201_accuracy
 
     global _CACHE
     cache_path = Path(args.cache)

@@ -10,7 +10,7 @@ import argparse
 import numpy as np
 import torch
 
-from vkdnw_plugin.benchmarks import load_nb201_table, nb201_accuracy, select_archs
+from vkdnw_plugin.groundtruth import load_nb201_table, nb201_accuracy, select_archs
 from vkdnw_plugin.metrics import kendall_tau
 from vkdnw_plugin.options import DEFAULT_THREADS, check_workers_threads
 from vkdnw_plugin.proxies import NASLIB_PROXIES, compute_proxies

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from dask_jobqueue import SLURMCluster
 
-from vkdnw_plugin.benchmarks import ground_truth
 from vkdnw_plugin.cache import ResultCache
 from vkdnw_plugin.evaluate import EvaluateConfig, evaluate
+from vkdnw_plugin.groundtruth import ground_truth
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ About 30 s. With VKDNW features, use `vkdnw evaluate --proxies model_driven,...`
 import numpy as np
 import pandas as pd
 
-from vkdnw_plugin.benchmarks import load_nb201_table, load_suite_zero, nb201_accuracy, select_archs
+from vkdnw_plugin.groundtruth import load_nb201_table, load_suite_zero, nb201_accuracy, select_archs
 from vkdnw_plugin.metrics import kendall_tau, spearman
 from vkdnw_plugin.ranking import ModelDrivenRanker, nb201_graph_features
 

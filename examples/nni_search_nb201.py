@@ -13,7 +13,7 @@ from nni.nas.hub.pytorch import NasBench201
 from vkdnw_nni import VKDNWAggEvolution, run_local_search, vkdnw_evaluator
 from vkdnw_nni.spaces import nb201_arch_str
 
-from vkdnw_plugin.benchmarks import accuracy_by_arch
+from vkdnw_plugin.groundtruth import accuracy_by_arch
 
 
 def main():

@@ -9,7 +9,7 @@ import argparse
 
 import torch
 
-from vkdnw_plugin.benchmarks import accuracy_by_arch
+from vkdnw_plugin.groundtruth import accuracy_by_arch
 from vkdnw_plugin.options import DEFAULT_THREADS, check_workers_threads
 from vkdnw_plugin.scoring import score_architecture
 from vkdnw_plugin.spaces.nb201 import parse_arch

@@ -6,10 +6,10 @@ import json
 
 import pandas as pd
 
-from vkdnw_plugin.benchmarks import ground_truth
 from vkdnw_plugin.cache import ResultCache
 from vkdnw_plugin.cli import main
 from vkdnw_plugin.evaluate import EvaluateConfig, evaluate
+from vkdnw_plugin.groundtruth import ground_truth
 from vkdnw_plugin.proxies import compute_proxies
 from vkdnw_plugin.scoring import network, score_architecture, seeded_setup
 

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from vkdnw_plugin import __version__
-from vkdnw_plugin.benchmarks import ground_truth, load_nas_bench_macro, select_codes
 from vkdnw_plugin.cache import ResultCache
 from vkdnw_plugin.cli import main
 from vkdnw_plugin.evaluate import EvaluateConfig, run_scoring
+from vkdnw_plugin.groundtruth import ground_truth, load_nas_bench_macro, select_codes
 from vkdnw_plugin.options import OptionError
 from vkdnw_plugin.ranking import single_key
 from vkdnw_plugin.scoring import score_architecture

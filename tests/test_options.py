@@ -120,7 +120,7 @@ def test_negative_nb201_index_is_named_as_such():
 
 
 def test_evaluate_refuses_a_bad_out_before_scoring(folder, shared):
-    from vkdnw_plugin.benchmarks import ground_truth
+    from vkdnw_plugin.groundtruth import ground_truth
 
     cache = ResultCache(folder / "c.sqlite")
     try:

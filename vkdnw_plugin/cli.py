@@ -1,5 +1,5 @@
 """``vkdnw`` console script: ``score`` one architecture, ``evaluate`` a search space, ``configs`` (copy the
-shipped NNI/NASLib configs), ``nni-report``."""
+shipped NNI/NASLib configs). The NNI report is ``vkdnw-nni report`` (the adapter's CLI)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ THREADS_HELP = (
 )
 SCORE_LEGEND = (
     "dim: number of parameter tensors of the network; entropy: of its Fisher-information spectrum (quantiles); "
-    "score = dim + entropy, so networks rank by dim first, then by entropy."
+    "score = dim + entropy (the authors' score); VKDNW_single ranks networks by dim first, then by entropy."
 )
 
 
@@ -96,9 +96,9 @@ def _names(text: str) -> list[str]:
 
 
 def cmd_evaluate(args) -> int:
-    from .benchmarks import ground_truth
     from .cache import ResultCache
     from .evaluate import EvaluateConfig, evaluate, import_scores, ndcg_label, pending_networks
+    from .groundtruth import ground_truth
 
     seeds = parse_seeds(args.seeds)
     check_space_dataset(args.space, args.dataset)
@@ -151,16 +151,6 @@ def cmd_configs(args) -> int:
         shutil.copy2(path, out / path.name)
     print(f"copied {len(files)} configs to {out}")
     return 0
-
-
-def nni_report(argv) -> int:
-    """``vkdnw nni-report ...`` is ``vkdnw_nni.report.main`` (its own options, ``--help`` included)."""
-    try:
-        from vkdnw_nni.report import main as report_main
-    except ImportError as error:
-        print(f"vkdnw nni-report: error: {error}", file=sys.stderr)
-        return 2
-    return report_main(argv)
 
 
 def _console_line(prog: str, text: str) -> None:
@@ -268,14 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     configs.add_argument("--force", action="store_true", help="overwrite files already in --out")
     configs.set_defaults(run=cmd_configs)
 
-    commands.add_parser("nni-report", help="top architectures of a finished NNI experiment (EXPERIMENT_ID --help; [nni] extra)")
     return parser
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["nni-report"]:
-        return nni_report(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -332,7 +332,7 @@ def import_scores(source: str, dataset: str) -> dict[str, pd.Series]:
     """Precomputed scores of NASLib's built-in proxies, indexed by arch string: ``naslib:<proxy>``
     from NASLib's zc json (``*.json``), ``suite0:<proxy>`` from a NAS-Bench-Suite-Zero csv or
     dataset name."""
-    from .benchmarks import load_naslib_zc, load_suite_zero
+    from .groundtruth import load_naslib_zc, load_suite_zero
 
     check_choice("dataset", dataset, tuple(DATASETS))
     if source.endswith(".json"):
@@ -531,11 +531,11 @@ def write_report(metrics: pd.DataFrame, out: Path, header: dict, extra: list[str
 
 def evaluate(config: EvaluateConfig, cache: ResultCache, accuracy: pd.Series, out: Path, progress=True, n_boot=200) -> pd.DataFrame:
     """Score (resuming from ``cache``), rank, compare with ``accuracy`` (test accuracy in %, indexed by
-    architecture, e.g. :func:`~vkdnw_plugin.benchmarks.ground_truth`), and write scores.csv,
+    architecture, e.g. :func:`~vkdnw_plugin.groundtruth.ground_truth`), and write scores.csv,
     metrics.csv, report.md and plots into ``out`` (with several seeds also per_seed_metrics.csv).
     ``out``, ``n_boot`` and the accuracies are checked before scoring; when writing fails, a folder
     created for ``out`` is removed again. Returns the metric table of the seed-averaged scores."""
-    from .benchmarks import ACCURACY_TEXT
+    from .groundtruth import ACCURACY_TEXT
 
     out = check_out_dir(out)
     check_count("n_boot", n_boot, minimum=0)

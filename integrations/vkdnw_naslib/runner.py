@@ -27,7 +27,7 @@ from naslib import utils
 from naslib.search_spaces import get_search_space
 from naslib.utils.log import setup_logger
 
-from vkdnw_plugin.benchmarks import load_nb201_table
+from vkdnw_plugin.groundtruth import load_nb201_table
 from vkdnw_plugin.metrics import kendall_tau, ndcg_at_k, spearman
 from vkdnw_plugin.options import check_workers_threads
 

@@ -180,7 +180,7 @@ def run_search(config, fitness: str | None = None, optimizer: str | None = None,
 
     from naslib.search_spaces import get_search_space
 
-    from vkdnw_plugin.benchmarks import load_nb201_table
+    from vkdnw_plugin.groundtruth import load_nb201_table
     from vkdnw_plugin.spaces.nb201 import dataset_shape, parse_arch
 
     from .config import GROUND_TRUTH_COLUMNS, ConfigError

@@ -7,7 +7,7 @@
 * :class:`VKDNWEvolutionTuner` — the same search as an HPO tuner for ``nnictl`` (batches several
   architectures per trial; ``python -m vkdnw_nni.trial`` is its trial command).
 * :mod:`vkdnw_nni.nb201_db` — offline NAS-Bench-201 sqlite for ``nni.nas.benchmark.nasbench201``.
-* :mod:`vkdnw_nni.report` — ``vkdnw nni-report EXPERIMENT_ID``.
+* :mod:`vkdnw_nni.report` — ``vkdnw-nni report EXPERIMENT_ID``.
 """
 
 from __future__ import annotations

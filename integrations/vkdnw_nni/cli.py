@@ -4,7 +4,7 @@
     vkdnw-nni check --config configs/vkdnw_nb201.yml          # field-by-field validation, nnictl-style errors
     vkdnw-nni create --config configs/vkdnw_nb201.yml --port 8080   # check, then nnictl create (web server on 127.0.0.1)
     vkdnw-nni register                                        # = nnictl algo register --meta configs/vkdnw_tuner_meta.yml
-    vkdnw-nni report EXPERIMENT_ID [--dataset cifar10]        # = vkdnw nni-report
+    vkdnw-nni report EXPERIMENT_ID [--dataset cifar10]
     vkdnw-nni build-nb201-db --out nasbench201-offline.db
 """
 
@@ -116,7 +116,7 @@ def main(argv=None) -> int:
     p.add_argument("--config", required=True)
     p.add_argument("--port", type=int, default=8080)
     sub.add_parser("register", help="register the tuner as VKDNWEvolution (nnictl algo register)")
-    sub.add_parser("report", help="top architectures of an experiment (see vkdnw nni-report)", add_help=False)
+    sub.add_parser("report", help="top architectures of an experiment (EXPERIMENT_ID --help)", add_help=False)
     sub.add_parser("build-nb201-db", help="offline NAS-Bench-201 sqlite for nni.nas.benchmark", add_help=False)
     args, rest = parser.parse_known_args(argv)
     with console(f"vkdnw-nni {args.command}"):

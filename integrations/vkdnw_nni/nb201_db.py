@@ -92,7 +92,7 @@ def build_nb201_db(out: str | os.PathLike, table: str | os.PathLike | None = Non
     schema, _ = _nni_benchmark()
     Nb201IntermediateStats, Nb201TrialConfig = schema.Nb201IntermediateStats, schema.Nb201TrialConfig
     Nb201TrialStats, proxy = schema.Nb201TrialStats, schema.proxy
-    from vkdnw_plugin.benchmarks import load_nb201_table
+    from vkdnw_plugin.groundtruth import load_nb201_table
     from vkdnw_plugin.spaces.nb201 import parse_arch
 
     frame = load_nb201_table(table)

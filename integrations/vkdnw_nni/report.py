@@ -1,4 +1,4 @@
-"""``vkdnw nni-report EXPERIMENT_ID``: the top architectures of a finished VKDNW experiment.
+"""``vkdnw-nni report EXPERIMENT_ID``: the top architectures of a finished VKDNW experiment.
 
 Reads the experiment's own database (``<experimentWorkingDirectory>/<id>/db/nni.sqlite``, located
 through NNI's registry ``~/nni-experiments/.experiment`` or ``--experiment-dir``) — no web server is
@@ -104,7 +104,7 @@ def rank_rows(rows: list[dict], components=DEFAULT_COMPONENTS, dataset: str | No
         for row in nb201:
             row["arch_str"] = nb201_arch_str(row["arch"])
         try:
-            from vkdnw_plugin.benchmarks import load_nb201_table, nb201_accuracy
+            from vkdnw_plugin.groundtruth import load_nb201_table, nb201_accuracy
 
             table = load_nb201_table()
             accuracy = dict(zip(table["arch_str"], nb201_accuracy(table, dataset or "cifar10")))
@@ -130,7 +130,7 @@ def format_table(rows: list[dict], top: int = 10) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="vkdnw nni-report", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="vkdnw-nni report", description=__doc__.split("\n\n")[0])
     parser.add_argument("experiment_id")
     parser.add_argument("--experiment-dir", default=None, help="experimentWorkingDirectory of the run")
     parser.add_argument("--dataset", default="cifar10", help="NB201 dataset for true accuracy")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vkdnw_plugin.benchmarks import (
+from vkdnw_plugin.groundtruth import (
     load_nas_bench_macro,
     load_nas_bench_macro_archs,
     load_naslib_zc,
@@ -142,7 +142,7 @@ def test_official_api_explains_what_is_missing(tmp_path):
 
 
 def test_accuracy_by_arch_indexes_by_arch_string_and_is_none_without_a_table(tmp_path, monkeypatch):
-    from vkdnw_plugin.benchmarks import accuracy_by_arch
+    from vkdnw_plugin.groundtruth import accuracy_by_arch
 
     table = tmp_path / "t.csv"
     table.write_text("nb201_index,arch_str,c10_test,c100_test,in16_test\n0,|a|,90.5,70.1,40.2\n1,|b|,80.0,60.0,30.0\n")
