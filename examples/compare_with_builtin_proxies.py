@@ -8,11 +8,10 @@
 import argparse
 
 import numpy as np
-import torch
 
 from vkdnw_plugin.groundtruth import load_nb201_table, nb201_accuracy, select_archs
 from vkdnw_plugin.metrics import kendall_tau
-from vkdnw_plugin.options import DEFAULT_THREADS, check_workers_threads
+from vkdnw_plugin.options import DEFAULT_THREADS, use_threads
 from vkdnw_plugin.proxies import NASLIB_PROXIES, compute_proxies
 from vkdnw_plugin.ranking import aggregate_ranks
 from vkdnw_plugin.scoring import network, seeded_setup
@@ -24,8 +23,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="torch threads (default %(default)s)")
     args = parser.parse_args()
-    check_workers_threads(1, args.threads)
-    torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     table = load_nb201_table()
     sample = select_archs(table, "sample:12", seed=0)
     names = list(NASLIB_PROXIES) + EXTRA

@@ -7,10 +7,8 @@ the NB201 table is available (VKDNW_SHARED or VKDNW_NB201_TABLE). Uses the same 
 
 import argparse
 
-import torch
-
 from vkdnw_plugin.groundtruth import accuracy_by_arch
-from vkdnw_plugin.options import DEFAULT_THREADS, check_workers_threads
+from vkdnw_plugin.options import DEFAULT_THREADS, use_threads
 from vkdnw_plugin.scoring import score_architecture
 from vkdnw_plugin.spaces.nb201 import parse_arch
 from vkdnw_plugin.vkdnw import vkdnw_single_rank
@@ -31,8 +29,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="torch threads (default %(default)s)")
     args = parser.parse_args()
-    check_workers_threads(1, args.threads)
-    torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     results = [score_architecture("nb201", arch, seed=0)["reference"] for arch in ARCHS]
     ranks = vkdnw_single_rank(results)
     accuracy = accuracy_by_arch("cifar10")  # None without the NB201 table

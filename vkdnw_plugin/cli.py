@@ -22,8 +22,8 @@ from .options import (
     OversubscriptionWarning,
     check_count,
     check_device,
-    check_workers_threads,
     parse_seeds,
+    use_threads,
 )
 from .ranking import AGG_COMPONENTS
 from .scoring import SPACES, check_space_dataset, network, score_architecture, space_options
@@ -57,11 +57,10 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def cmd_score(args) -> int:
     seeds = parse_seeds(",".join(args.seeds))
     check_count("batch", args.batch)
-    check_workers_threads(1, args.threads)
     device = torch.device(check_device(args.device))
     net = network(args.space, args.arch, args.dataset)
     options = space_options(args.space, tensor_policy=args.tensor_policy, n_quantiles=args.quantiles, direction=args.direction)
-    torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     if not args.json:
         print(f"{net.arch}  {args.dataset}  mode={args.mode}  batch={args.batch}  {len(seeds)} seed(s), {args.threads} thread(s)")
         print(SCORE_LEGEND)

@@ -139,6 +139,16 @@ def check_workers_threads(workers, threads) -> tuple[int, int]:
     return workers, threads
 
 
+def use_threads(threads, workers: int = 1) -> int:
+    """Check ``workers`` × ``threads`` (:func:`check_workers_threads`) and set this process's torch
+    threads to ``threads``."""
+    import torch
+
+    check_workers_threads(workers, threads)
+    torch.set_num_threads(threads)
+    return threads
+
+
 def _first_existing(path: Path) -> Path:
     """``path`` or its nearest existing ancestor."""
     while not path.exists() and path != path.parent:

@@ -29,7 +29,7 @@ from naslib.utils.log import setup_logger
 
 from vkdnw_plugin.groundtruth import load_nb201_table
 from vkdnw_plugin.metrics import kendall_tau, ndcg_at_k, spearman
-from vkdnw_plugin.options import check_workers_threads
+from vkdnw_plugin.options import use_threads
 
 from .config import ConfigError, ground_truth_column
 from .evaluator import NDCGZeroCostEvaluator, nb201_ground_truth
@@ -46,8 +46,7 @@ AZ_FAMILY = ("az_expressivity", "az_trainability")  # one AZ-NAS pass serves bot
 
 def prepare(config):
     """Threads, VKDNW options, seeds, logger, ground truth; returns ``(logger, ground_truth)``."""
-    check_workers_threads(1, int(config.num_threads))  # warns beyond the CPU cores
-    torch.set_num_threads(int(config.num_threads))
+    use_threads(int(config.num_threads))  # warns beyond the CPU cores
     configure(**dict(config.vkdnw))
     utils.set_seed(config.seed)
     log = setup_logger(config.save + "/log.log")
