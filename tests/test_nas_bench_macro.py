@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from vkdnw_plugin.paths import shared_dir
+from vkdnw_plugin.proxies.flops import count_macs
 from vkdnw_plugin.spaces.nas_bench_macro import (
-    count_flops,
     count_params,
     nas_bench_macro_codes,
     nas_bench_macro_network,
@@ -44,7 +44,7 @@ def one_thread():
 
 def measure(code: str) -> tuple[int, int]:
     model = nas_bench_macro_network(code)
-    return count_params(model), count_flops(model)
+    return count_params(model), count_macs(model)
 
 
 def test_codes_are_the_benchmark_codes(table):
@@ -96,10 +96,10 @@ def test_scoring_target_contract():
     assert all(isinstance(m, allowed) for m in owners)
 
 
-def test_count_flops_leaves_model_state_alone():
+def test_count_macs_leaves_model_state_alone():
     model = nas_bench_macro_network("22222222")
     stats = model.stem[1].running_mean.clone()
-    count_flops(model)
+    count_macs(model)
     assert model.training and torch.equal(model.stem[1].running_mean, stats)
 
 

@@ -1,3 +1,45 @@
-"""vkdnw-plugin: the VKDNW zero-cost NAS proxy (Týbl & Neumann, CVPR 2025), fast on CPU."""
+"""vkdnw-plugin: the VKDNW zero-cost NAS proxy (Týbl & Neumann, CVPR 2025), fast on CPU.
+
+The public API is importable from here (``from vkdnw_plugin import vkdnw_score``); each name is
+imported from its module on first use, so ``import vkdnw_plugin`` stays light.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "VKDNWResult": "vkdnw",
+    "vkdnw_score": "vkdnw",
+    "vkdnw_scores": "vkdnw",
+    "vkdnw_single_rank": "vkdnw",
+    "reference_setup": "vkdnw",
+    "select_tensors": "vkdnw",
+    "SPACES": "scoring",
+    "network": "scoring",
+    "seeded_setup": "scoring",
+    "score_architecture": "scoring",
+    "compute_proxies": "proxies",
+    "get_proxy": "proxies",
+    "list_proxies": "proxies",
+    "register_proxy": "proxies",
+    "AGG_COMPONENTS": "ranking",
+    "ModelDrivenRanker": "ranking",
+    "aggregate_ranks": "ranking",
+    "single_key": "ranking",
+    "kendall_tau": "metrics",
+    "ndcg_at_k": "metrics",
+    "spearman": "metrics",
+    "EvaluateConfig": "evaluate_config",
+    "ResultCache": "cache",
+    "ground_truth": "groundtruth",
+    "OptionError": "options",
+}
+
+__all__ = ["__version__", *_EXPORTS]  # resolved lazily by __getattr__
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -96,8 +96,9 @@ def _names(text: str) -> list[str]:
 
 def cmd_evaluate(args) -> int:
     from .cache import ResultCache
-    from .evaluate import EvaluateConfig, evaluate, import_scores, ndcg_label, pending_networks
+    from .evaluate import EvaluateConfig, evaluate, import_scores, pending_networks
     from .groundtruth import ground_truth
+    from .report import ndcg_label
 
     seeds = parse_seeds(args.seeds)
     check_space_dataset(args.space, args.dataset)
@@ -197,7 +198,7 @@ def console(prog: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .evaluate import ARCH_FEATURES, available_proxies
+    from .evaluate_config import ARCH_FEATURES, available_proxies
 
     parser = argparse.ArgumentParser(prog="vkdnw", description=__doc__)
     parser.add_argument("--version", action="version", version=f"vkdnw {__version__}")

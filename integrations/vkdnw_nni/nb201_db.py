@@ -71,12 +71,12 @@ def nni_arch(arch_str: str) -> dict:
 def _flops_model(classes: int, resolution: int):
     """MFLOPs of an arch = base + n_conv3x3 · c3 + n_conv1x1 · c1 (every edge of every cell sees the
     same tensor shape within a stage, so this linear form is exact for Conv2d + Linear MACs)."""
-    from vkdnw_plugin.spaces.nas_bench_macro import count_flops
+    from vkdnw_plugin.proxies.flops import count_macs
     from vkdnw_plugin.spaces.nb201 import nb201_network
 
     def flops(ops):
         s = f"|{ops[0]}~0|+|{ops[1]}~0|{ops[2]}~1|+|{ops[3]}~0|{ops[4]}~1|{ops[5]}~2|"
-        return count_flops(nb201_network(s, classes), resolution) / 1e6
+        return count_macs(nb201_network(s, classes), (1, 3, resolution, resolution)) / 1e6
 
     base = flops(["none"] * 6)
     c3 = flops(["nor_conv_3x3"] + ["none"] * 5) - base

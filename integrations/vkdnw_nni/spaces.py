@@ -12,7 +12,7 @@ import functools
 
 from torch import nn
 
-from vkdnw_plugin.spaces.nas_bench_macro import count_flops
+from vkdnw_plugin.proxies.flops import count_macs
 
 from ._compat import NasBench201, ProxylessNAS, fixed_arch, quiet_nni_logs
 
@@ -131,9 +131,9 @@ def validate_sample(space: str, sample: dict, **kwargs) -> dict:
 
 
 def count_mflops(model: nn.Module, resolution: int) -> float:
-    """Millions of multiply-accumulates of Conv2d and Linear layers for one RGB image of
-    ``resolution`` × ``resolution`` (the NAS-Bench-Macro / NB201 convention, no BN/activations)."""
-    return count_flops(model, resolution) / 1e6
+    """Millions of multiply-accumulates for one RGB image of ``resolution`` × ``resolution``
+    (:func:`vkdnw_plugin.proxies.flops.count_macs`, the package's one FLOPs counter)."""
+    return count_macs(model, (1, 3, resolution, resolution)) / 1e6
 
 
 def count_mparams(model: nn.Module) -> float:

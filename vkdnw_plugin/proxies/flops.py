@@ -28,13 +28,28 @@ def _one_sample(inputs: torch.Tensor) -> torch.Tensor:
     return inputs[:1].detach()
 
 
+def count_macs(model: nn.Module, input_shape=(1, 3, 32, 32)) -> int:
+    """Multiply-accumulates of one forward pass on zeros of ``input_shape`` (one image: ``(1, C, H, W)``),
+    as counted by ``FlopCounterMode`` (its FLOPs / 2): convolutions (grouped ones divided by groups),
+    linear layers and matrix products, nothing element-wise. This is NAS-Bench-Macro's ``flops`` exactly
+    and the package's one FLOPs counter. Runs under ``no_grad`` in eval mode on the model's device and
+    restores every module's training flag, so BatchNorm statistics are untouched."""
+    parameter = next(model.parameters())
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(torch.zeros(input_shape, device=parameter.device, dtype=parameter.dtype))
+    finally:
+        for module, mode in modes:
+            module.training = mode
+    return counter.get_total_flops() // 2
+
+
 @register_proxy("flops", higher_is_better=True)
 def flops(model: nn.Module, inputs: torch.Tensor, targets=None, *, context=None) -> float:
-    """Millions of multiply-accumulates for one sample (FlopCounterMode FLOPs / 2 / 1e6)."""
-    clone = working_copy(model, train=False)
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        clone(_one_sample(inputs))
-    return counter.get_total_flops() / 2.0 / 1e6
+    """Millions of multiply-accumulates for one sample of ``inputs`` (:func:`count_macs` / 1e6)."""
+    return count_macs(model, (1, *inputs.shape[1:])) / 1e6
 
 
 def _adaptive_pool_window_sum(in_size: int, out_size: int) -> int:

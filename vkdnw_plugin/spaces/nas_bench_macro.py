@@ -13,7 +13,8 @@ All convs are bias-free; activations are ReLU (not ReLU6).
 
 The benchmark's FLOPs are multiply-accumulates of every ``Conv2d`` (grouped convs divided by groups)
 plus ``in_features × out_features`` of every ``Linear`` (no bias, BN, activation or pooling terms),
-for one 32×32 image: :func:`count_flops` reproduces them, and ``sum(p.numel())`` its params.
+for one 32×32 image: :func:`vkdnw_plugin.proxies.flops.count_macs` reproduces them, and
+:func:`count_params` its params.
 """
 
 from __future__ import annotations
@@ -142,39 +143,3 @@ def nas_bench_macro_network(code: str, num_classes: int = 10) -> MacroNetwork:
 def count_params(model: nn.Module) -> int:
     """Number of parameters (BN affine weights included), as the benchmark's ``params``."""
     return sum(p.numel() for p in model.parameters())
-
-
-def count_flops(model: nn.Module, resolution: int = 32) -> int:
-    """Benchmark FLOPs of ``model`` for one ``(1, 3, resolution, resolution)`` image: conv MACs
-    (``out elements × in_channels / groups × k_h × k_w``) plus Linear ``in × out``; nothing else.
-
-    Runs one forward pass (no grad, eval mode so BN statistics are untouched) on the model's device."""
-    total = 0
-
-    def conv_hook(module: nn.Conv2d, inputs, output):
-        nonlocal total
-        kh, kw = module.kernel_size
-        total += output[0].numel() * (module.in_channels // module.groups) * kh * kw
-
-    def linear_hook(module: nn.Linear, inputs, output):
-        nonlocal total
-        total += module.in_features * module.out_features
-
-    handles = []
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            handles.append(module.register_forward_hook(conv_hook))
-        elif isinstance(module, nn.Linear):
-            handles.append(module.register_forward_hook(linear_hook))
-    parameter = next(model.parameters())
-    modes = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, 3, resolution, resolution, device=parameter.device, dtype=parameter.dtype))
-    finally:
-        for module, mode in modes:
-            module.training = mode
-        for handle in handles:
-            handle.remove()
-    return total
