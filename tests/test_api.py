@@ -21,3 +21,16 @@ def test_importing_the_root_stays_light_and_unknown_names_fail():
     assert out == ["False", "False"]
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         vkdnw_plugin.nope  # noqa: B018
+
+
+def test_readme_python_api_example_runs():
+    """README's "Python API" block, executed as written (docs that match the code)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Python API") :]
+    code = section[section.index("```python") + len("```python") : section.index("```\n", section.index("```python") + 9)]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102
+    result = namespace["result"]
+    assert result.valid and result.dim > 0 and 0 <= result.entropy <= 2.2
