@@ -20,9 +20,10 @@ distributed = pytest.importorskip("distributed", reason="dask.distributed is not
 
 from vkdnw_plugin import __version__
 from vkdnw_plugin.cache import ResultCache
-from vkdnw_plugin.evaluate import EvaluateConfig, _score_network, run_scoring
+from vkdnw_plugin.evaluate import EvaluateConfig, Task, _score_network, run_scoring
 from vkdnw_plugin.executors import CONNECT_TIMEOUT, DaskExecutor, _run_task, check_reachable, parse_scheduler
 from vkdnw_plugin.options import OptionError
+from vkdnw_plugin.scoring import space_options
 
 NETWORKS = 8
 ARGS = ["evaluate", "--archs", f"sample:{NETWORKS}", "--batch", "4", "--proxies", "vkdnw_single,flops", "--bootstrap", "10"]
@@ -252,16 +253,21 @@ def test_workers_without_the_package_or_with_another_version_are_named_before_sc
     cache.close()
 
 
+def task(arch: str, wanted) -> Task:
+    """One NB201 CIFAR-10 network at batch 4, seed 0, as ``vkdnw evaluate`` sends it."""
+    return Task(arch, 0, "nb201", "cifar10", 4, "cpu", space_options("nb201"), wanted)
+
+
 def test_task_on_a_worker_with_another_version_is_refused(cluster):
     with distributed.Client(cluster[0], set_as_default=False) as client:
-        future = client.submit(_run_task, _score_network, 1, "0.0.0", (ARCH, 0, "cifar10", 4, [("flops", "-")]), pure=False)
+        future = client.submit(_run_task, _score_network, 1, "0.0.0", task(ARCH, [("flops", "-")]), pure=False)
         with pytest.raises(ValueError, match=f"has vkdnw-plugin {__version__}, the client 0.0.0; install the same version"):
             future.result()
 
 
 def test_raising_network_on_a_dask_worker_comes_back_invalid_with_the_reason(cluster):
     wanted = [("vkdnw_single", "reference"), ("flops", "-")]
-    items = [("not-an-arch", 0, "cifar10", 4, wanted), (ARCH, 0, "cifar10", 4, wanted)]
+    items = [task("not-an-arch", wanted), task(ARCH, wanted)]
     with DaskExecutor(cluster[0], threads=1) as executor:
         results = {arch: rows for arch, seed, rows, caught in executor.imap_unordered(_score_network, items)}
     assert [row[:2] for row in results["not-an-arch"]] == wanted
@@ -286,7 +292,7 @@ def test_raising_network_is_recorded_invalid_and_the_run_goes_on(tmp_path, monke
     try:
         with pytest.warns(RuntimeWarning, match="recorded as invalid"):
             assert run_scoring(config, cache, progress=False) == 3
-        rows = {row["arch"]: row for row in cache.rows("nb201", "cifar10", 4)}
+        rows = {row["arch"]: row for row in cache.rows("nb201", "cifar10", 4, config.cache_options())}
     finally:
         cache.close()
     assert math.isnan(rows[ARCH]["value"]) and rows[ARCH]["fields"] == {"valid": False, "reason": "scoring raised RuntimeError: out of memory"}
