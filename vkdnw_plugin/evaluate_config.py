@@ -12,7 +12,6 @@ from .executors import check_scheduler
 from .options import (
     DEFAULT_THREADS,
     OptionError,
-    check_choice,
     check_count,
     check_device,
     check_names,
@@ -22,7 +21,7 @@ from .options import (
 from .ranking import AGG_COMPONENTS, nb201_graph_features
 from .scoring import check_space_dataset, space_options
 from .spaces.nas_bench_macro import layer_features
-from .vkdnw import DIRECTIONS, MODES
+from .vkdnw import MODES
 
 VKDNW_PROXIES = ("vkdnw", "vkdnw_single")  # computed per Fisher mode by the engine
 DERIVED = ("vkdnw_agg", "model_driven")  # computed inside the collection from other proxies
@@ -57,7 +56,7 @@ class EvaluateConfig:
     def __post_init__(self):
         check_space_dataset(self.space, self.dataset)
         check_names("proxies", self.proxies, available_proxies(self.space))
-        check_choice("direction", self.direction, DIRECTIONS)
+        self.vkdnw_options()  # the engine's own check of direction and the space's options
         check_device(self.device)
         check_names("modes", self.modes, MODES)
         if len(self.archs) < 3:
