@@ -29,11 +29,12 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="benchmarks/results/nni_macro_ranking.md")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    from vkdnw_nni.evaluator import DEFAULT_COMPONENTS, score_model
-    from vkdnw_nni.ranking import component_arrays, population_agg
+    from vkdnw_nni.evaluator import score_model
+    from vkdnw_nni.ranking import population_agg
 
     from vkdnw_plugin.groundtruth import load_nas_bench_macro
     from vkdnw_plugin.metrics import kendall_tau, spearman
+    from vkdnw_plugin.ranking import AGG_COMPONENTS
     from vkdnw_plugin.spaces.nas_bench_macro import nas_bench_macro_network
 
     bench = load_nas_bench_macro()
@@ -50,12 +51,15 @@ def main(argv=None) -> int:
             print(len(rows), time.time() - t0, flush=True)
     wall = time.time() - t0
     acc = np.array([r["acc"] for r in rows])
-    single = component_arrays(rows, ["vkdnw"])["vkdnw"]
-    agg = population_agg(rows, DEFAULT_COMPONENTS)
+    def column(name):
+        return np.array([r[name] if r[name] is not None else np.nan for r in rows], dtype=float)
+
+    single = column("vkdnw_single")
+    agg = population_agg(rows, AGG_COMPONENTS)
     entries = {
         "VKDNW_single (dim, entropy)": single,
         "VKDNW_agg (VKDNW, jacov, expressivity, trainability, FLOPs)": agg,
-        "entropy only": np.array([r["vkdnw_entropy"] if r["vkdnw_entropy"] is not None else np.nan for r in rows]),
+        "entropy only": column("vkdnw"),
         "params": np.array([r["params"] for r in rows]),
         "FLOPs": np.array([r["flops"] for r in rows]),
     }

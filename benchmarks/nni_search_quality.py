@@ -62,6 +62,7 @@ def main(argv=None) -> int:
     from vkdnw_nni.strategy import VKDNWAggEvolution
 
     from vkdnw_plugin.groundtruth import load_nb201_table, nb201_accuracy
+    from vkdnw_plugin.ranking import AGG_COMPONENTS
 
     global _CACHE
     cache_path = Path(args.cache)
@@ -85,7 +86,7 @@ def main(argv=None) -> int:
                 run_local_search(NasBench201(num_labels=classes), evaluator, strategy, args.budget)
                 history = _HISTORY.pop(dataset, [])
                 results = [r for _, r in history]
-                agg = population_agg(results, ("vkdnw", "jacov", "az_expressivity", "az_trainability", "flops"))
+                agg = population_agg(results, AGG_COMPONENTS)
                 chosen = history[int(np.argmax(agg))][0]
                 record = {
                     "dataset": dataset, "seed": seed, "strategy": name, "evaluated": len(history),
@@ -95,7 +96,7 @@ def main(argv=None) -> int:
                 }
                 if name != "nni_random":
                     pop = list(strategy._population)
-                    pagg = population_agg([m.y for m in pop], ("vkdnw", "jacov", "az_expressivity", "az_trainability", "flops"))
+                    pagg = population_agg([m.y for m in pop], AGG_COMPONENTS)
                     record["population_pick_acc"] = accuracy[nb201_arch_str(pop[int(np.argmax(pagg))].x)]
                 records.append(record)
                 print(json.dumps(record), flush=True)

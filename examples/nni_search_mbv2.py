@@ -43,7 +43,7 @@ def main():
         depths = " ".join(str(arch[k]) for k in sorted(arch) if k.endswith("_depth"))
         layers = " ".join(str(arch[k]) for k in sorted(arch) if not k.endswith("_depth"))
         print(f"{entry['vkdnw_agg']:9.2f}  {entry['flops']:6.1f}  {entry['params']:8.2f}  {entry['vkdnw_dim']:3d}  "
-              f"{entry['vkdnw_entropy']:7.4f}  depths {depths} | {layers[:60]}...")
+              f"{entry['vkdnw']:7.4f}  depths {depths} | {layers[:60]}...")
 
 
 if __name__ == "__main__":

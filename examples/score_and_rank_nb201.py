@@ -9,9 +9,9 @@ import argparse
 
 from vkdnw_plugin.groundtruth import accuracy_by_arch
 from vkdnw_plugin.options import DEFAULT_THREADS, use_threads
+from vkdnw_plugin.ranking import vkdnw_single_rank
 from vkdnw_plugin.scoring import score_architecture
 from vkdnw_plugin.spaces.nb201 import parse_arch
-from vkdnw_plugin.vkdnw import vkdnw_single_rank
 
 ARCHS = [
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",

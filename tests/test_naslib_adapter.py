@@ -31,7 +31,9 @@ from vkdnw_naslib import measures  # noqa: E402
 from vkdnw_naslib.config import ConfigError, load_config  # noqa: E402
 from vkdnw_naslib.predictor import VKDNWAggPredictor, make_predictor, predictor_names  # noqa: E402
 
-from vkdnw_plugin.vkdnw import init_like_reference, vkdnw_score, vkdnw_single_rank  # noqa: E402
+from vkdnw_plugin.ranking import single_key, single_value  # noqa: E402
+from vkdnw_plugin.scoring import score_architecture  # noqa: E402
+from vkdnw_plugin.vkdnw import init_like_reference, vkdnw_score  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -78,31 +80,37 @@ def test_zerocost_vkdnw_equals_core_engine_on_same_weights():
     g = graph()
     x, y = batch()
     measures.configure(init="keep")
-    naslib_score = ZeroCost(method_type="vkdnw").query(g, dataloader=[(x, y)])
+    naslib_entropy = ZeroCost(method_type="vkdnw").query(g, dataloader=[(x, y)])
     core = vkdnw_score(copy.deepcopy(g).eval(), x)
     assert core.valid
-    assert naslib_score == pytest.approx(core.score, abs=1e-9)
+    assert naslib_entropy == pytest.approx(core.entropy, abs=1e-9)
 
     # Reference initialisation with a fixed seed: the same as the core on that initialisation.
     measures.configure(init="reference", seed=3)
     measures.clear_cache()
-    naslib_score = ZeroCost(method_type="vkdnw").query(g, dataloader=[(x, y)])
     core = vkdnw_score(init_like_reference(copy.deepcopy(g), seed=3), x)
-    assert naslib_score == pytest.approx(core.score, abs=1e-9)
-    entropy = ZeroCost(method_type="vkdnw_entropy").query(g, dataloader=[(x, y)])
-    assert entropy == pytest.approx(core.entropy, abs=1e-9)
+    for name in ("vkdnw", "vkdnw_entropy"):  # vkdnw_entropy is the registry's alias of vkdnw
+        assert ZeroCost(method_type=name).query(g, dataloader=[(x, y)]) == pytest.approx(core.entropy, abs=1e-9)
     single = ZeroCost(method_type="vkdnw_single").query(g, dataloader=[(x, y)])
-    assert single == pytest.approx(measures.single_value(core.dim, core.entropy), abs=1e-9)
+    assert single == pytest.approx(single_key(core.dim, core.entropy), abs=1e-9)
 
 
-def test_single_value_orders_like_vkdnw_single_rank():
-    rng = np.random.default_rng(0)
-    pairs = [(int(d), float(e)) for d, e in zip(rng.integers(100, 104, 60), rng.uniform(0, math.log(9), 60))]
-    pairs.append((101, math.log(9)))  # maximal entropy stays below the next dim
-    values = np.array([measures.single_value(d, e) for d, e in pairs])
-    from scipy.stats import rankdata
+def test_nb201_graphs_get_the_core_numbers_from_every_naslib_door(tmp_path):
+    """ZeroCost("vkdnw"/"vkdnw_single") on NASLib NB201 graphs (the default init="protocol") equals
+    the core's score_architecture for the same arch, seed and batch size, whatever NASLib's batch
+    holds and whatever torch's global RNG state is."""
+    from test_doors import ARCHS, BATCH, SEED
 
-    assert np.array_equal(rankdata(values), vkdnw_single_rank(pairs))
+    from vkdnw_plugin.spaces.nb201 import parse_arch
+
+    measures.configure(seed=SEED)
+    for arch in ARCHS:
+        spec = parse_arch(arch).naslib
+        core = score_architecture("nb201", arch, dataset="cifar100", seed=SEED, batch=BATCH)["reference"]
+        torch.manual_seed(123)
+        loader = [batch(BATCH, classes=100, seed=7)]
+        assert ZeroCost(method_type="vkdnw").query(graph(spec, 100), dataloader=loader) == core.entropy
+        assert ZeroCost(method_type="vkdnw_single").query(graph(spec, 100), dataloader=loader) == single_value(core)
 
 
 def test_aznas_measures_on_naslib_graph_are_finite():
@@ -167,10 +175,10 @@ def test_zc_runner_end_to_end(tmp_path, capsys):
     cfg = CONFIGS / "naslib_zc_vkdnw.yaml"
     args = ["zc", "--config-file", str(cfg), "--quiet", "test_size", "20", "batch_size", "8", "out_dir", str(tmp_path)]
     assert main(args) == 0
-    scores = tmp_path / "zc_example/nasbench201/cifar10/vkdnw/0/scores.json"
+    scores = tmp_path / "zc_example/nasbench201/cifar10/vkdnw_single/0/scores.json"
     results = json.loads(scores.read_text())
     metrics = results[-1]
-    assert results[0]["predictor"] == "vkdnw"  # NASLib's config entry first
+    assert results[0]["predictor"] == "vkdnw_single"  # NASLib's config entry first
     assert len(metrics["full_ytest"]) == 20 and len(set(map(tuple, metrics["archs"]))) == 20
     for key in ("kendalltau", "spearman", "ndcg@10", "ndcg@100", "ndcg@1000", "pearson"):
         assert math.isfinite(metrics[key]), key
@@ -193,6 +201,34 @@ def test_compare_table_small(tmp_path):
         assert row["kt"] == pytest.approx(row["naslib_kendalltau"], abs=1e-12)
         assert row["seconds_per_arch"] > 0
     assert (Path(config.save) / "compare_table.md").is_file()
+
+
+@needs_table
+def test_zc_compare_and_search_give_the_core_numbers(tmp_path):
+    """`vkdnw-naslib zc`, `compare` and `search` with one seed and batch size give every architecture
+    the core's VKDNW_single (score_architecture under that seed and batch), exactly."""
+    from vkdnw_naslib.cli import main
+    from vkdnw_naslib.runner import run_compare
+    from vkdnw_naslib.search import run_search
+
+    def core(spec):
+        return single_value(score_architecture("nb201", str(tuple(spec)), seed=0, batch=8)["reference"])
+
+    fast = ["batch_size", "8", "seed", "0"]
+    assert main(["zc", "--config-file", str(CONFIGS / "naslib_zc_vkdnw.yaml"), "--quiet", "test_size", "3", *fast,
+                 "out_dir", str(tmp_path / "zc")]) == 0
+    metrics = json.loads(next((tmp_path / "zc").rglob("scores.json")).read_text())[-1]
+    assert metrics["predictions"] == [core(spec) for spec in metrics["archs"]]
+    config = load_config(CONFIGS / "naslib_compare.yaml",
+                         ["test_size", "3", *fast, "out_dir", str(tmp_path / "compare"), "predictors", "['vkdnw_single']"])
+    run_compare(config, progress=False)
+    rows = [json.loads(line) for line in (Path(config.save) / "compare_scores.jsonl").read_text().splitlines()]
+    assert [row["score"] for row in rows] == [core(row["arch"]) for row in rows]
+    shared = {}
+    config = load_config(CONFIGS / "naslib_re_vkdnw.yaml", [*fast, "out_dir", str(tmp_path / "search"),
+                                                              "search.epochs", "3", "search.population_size", "3"])
+    run_search(config, fitness="vkdnw_single", shared_scores=shared)
+    assert shared and all(value == core(spec) for (spec, _), (value, _) in shared.items())
 
 
 @needs_table

@@ -25,6 +25,8 @@ from vkdnw_nni.evaluator import ScoreOptions, score_model, vkdnw_evaluator
 from vkdnw_nni.spaces import build_model, nb201_arch_str, nb201_sample, space_choices
 from vkdnw_nni.tuner import VKDNWEvolutionTuner, validate_tuner_args
 
+from vkdnw_plugin.ranking import single_key
+
 needs_nni3 = pytest.mark.skipif(not NNI3, reason="the NAS strategy path needs NNI >= 3.0")
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 FAST = {"batch_size": 4, "resolution": 16}
@@ -51,9 +53,9 @@ def test_evaluator_nb201_matches_core_builder():
     core_model = nb201_network(ARCH, 10)
     a = score_model(nni_model, **FAST)
     b = score_model(core_model, **FAST)
-    assert set(a) >= {"default", "vkdnw", "vkdnw_dim", "vkdnw_entropy", "jacov", "az_expressivity",
+    assert set(a) >= {"default", "vkdnw", "vkdnw_single", "vkdnw_dim", "jacov", "az_expressivity",
                       "az_trainability", "flops", "params"}
-    assert a["valid"] and a["default"] == a["vkdnw"]
+    assert a["valid"] and a["default"] == a["vkdnw_single"] == single_key(a["vkdnw_dim"], a["vkdnw"])
     # NNI's NasBench201 and the core TinyNetwork are the same network: same size, FLOPs, VKDNW dim.
     assert (a["params"], a["flops"], a["vkdnw_dim"]) == (b["params"], b["flops"], b["vkdnw_dim"])
     json.dumps(a)  # valid JSON for nni.report_final_result
@@ -69,6 +71,25 @@ def test_evaluator_proxylessnas_small():
     assert result["az_expressivity"] is not None
 
 
+def test_samples_with_one_architecture_key_build_one_network():
+    """The core's architecture key ignores the layer choices a ProxylessNAS stage's depth leaves
+    unused; NNI builds the same network for such samples (same modules, same parameter shapes)."""
+    from vkdnw_plugin.evolution import architecture_key
+
+    kwargs = {"num_labels": 10, "width_mult": 0.25}
+    choices = space_choices("proxylessnas", **kwargs)
+    first = {label: values[0] for label, values in choices.items()}
+    first["s2_depth"] = 1
+    unused = {**first, "s2_i1": choices["s2_i1"][-1], "s2_i3": choices["s2_i3"][-1]}
+    used = {**first, "s2_i0": choices["s2_i0"][-1]}
+    assert architecture_key(unused) == architecture_key(first) != architecture_key(used)
+
+    def shapes(sample):
+        return [(name, tuple(p.shape)) for name, p in build_model("proxylessnas", sample, **kwargs).named_parameters()]
+
+    assert shapes(unused) == shapes(first) and shapes(used) != shapes(first)
+
+
 def test_evaluator_reports_through_functional_evaluator():
     evaluator = vkdnw_evaluator(**FAST)
     assert evaluator.arguments["batch_size"] == 4
@@ -80,6 +101,38 @@ def test_evaluator_reports_through_functional_evaluator():
         ScoreOptions(direction="sideways")
     with pytest.raises(ValueError, match="components"):
         ScoreOptions(components=("vkdnw", "no_such_proxy"))
+
+
+def test_nni_trial_and_strategy_doors_give_the_core_numbers(monkeypatch):
+    """The nnictl trial and the NasExperiment evaluator (what VKDNWAggEvolution runs) score an NB201
+    sample on the core's network under the core's protocol: the core's entropy and VKDNW_single."""
+    from test_doors import ARCHS, BATCH, SEED
+    from vkdnw_nni import trial
+    from vkdnw_nni._compat import NNI3
+    from vkdnw_nni.evaluator import vkdnw_evaluator
+
+    from vkdnw_plugin.ranking import single_value
+    from vkdnw_plugin.scoring import score_architecture
+
+    core = {a: score_architecture("nb201", a, dataset="cifar100", seed=SEED, batch=BATCH)["reference"] for a in ARCHS}
+    reported = []
+    monkeypatch.setattr(nni, "get_next_parameter", lambda: {"archs": [nb201_sample(a) for a in ARCHS]})
+    monkeypatch.setattr(nni, "report_final_result", reported.append)
+    argv = ["--space", "nb201", "--dataset", "cifar100", "--batch-size", str(BATCH), "--seed", str(SEED),
+            "--components", "vkdnw_single"]
+    assert trial.main(argv) == 0
+    for entry, arch in zip(reported[0]["archs"], ARCHS):
+        assert (entry["vkdnw"], entry["vkdnw_single"]) == (core[arch].entropy, single_value(core[arch]))
+    if not NNI3:
+        return
+    from nni.nas.hub.pytorch import NasBench201
+    from nni.nas.space import RawFormatModelSpace
+
+    evaluator = vkdnw_evaluator(batch_size=BATCH, resolution=32, seed=SEED, components=["vkdnw_single"])
+    space = RawFormatModelSpace.from_model(NasBench201(num_labels=100), evaluator)
+    for arch in ARCHS:
+        metrics = evaluator._execute(space.freeze(nb201_sample(arch)))
+        assert (metrics["vkdnw"], metrics["vkdnw_single"]) == (core[arch].entropy, single_value(core[arch]))
 
 
 # ----------------------------------------------------------------------------- NAS strategy
@@ -316,6 +369,86 @@ trainingService:
         ranked = rank_rows(rows)
         assert ranked[0]["vkdnw_agg"] >= ranked[-1]["vkdnw_agg"]
         assert report_main([exp_id, "--experiment-dir", str(tmp_path / "exps")]) == 0
+    finally:
+        args = [str(nnictl), "stop", exp_id] if exp_id else [str(nnictl), "stop", "--all"]
+        subprocess.run(check=False, args=args, capture_output=True, env=env, timeout=120)
+        _kill_leftover_manager(home)
+
+
+def _finished_trials(db: Path) -> int:
+    if not db.is_file():
+        return 0
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT COUNT(*) FROM TrialJobEvent WHERE event IN ('SUCCEEDED', 'FAILED')").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        con.close()
+
+
+def _wait_for_trials(db: Path, n: int, seconds: float = 200) -> int:
+    deadline = time.time() + seconds
+    while time.time() < deadline and _finished_trials(db) < n:
+        time.sleep(1)
+    return _finished_trials(db)
+
+
+def test_nnictl_stop_then_resume_continues_the_search_without_rescoring(tmp_path):
+    """`nnictl stop` then `nnictl resume`: NNI hands the finished trials back to the tuner
+    (import_data), which rebuilds its population and its set of scored networks, so the resumed
+    search mutates the old population and scores no network twice."""
+    bindir = Path(sys.executable).parent
+    nnictl = bindir / "nnictl"
+    if not nnictl.exists():
+        pytest.skip(f"nnictl not found beside {sys.executable}")
+    from vkdnw_nni.loopback import loopback_env
+    from vkdnw_nni.report import find_database, load_results
+    from vkdnw_nni.spaces import search_space_json
+
+    from vkdnw_plugin.evolution import architecture_key
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (tmp_path / "space.json").write_text(json.dumps(search_space_json("nb201", num_labels=10)))
+    (tmp_path / "tiny.yml").write_text(f"""
+searchSpaceFile: space.json
+trialCommand: {sys.executable} -m vkdnw_nni.trial --space nb201 --dataset cifar10 --batch-size 4 --resolution 16 --threads 1
+trialCodeDirectory: .
+trialConcurrency: 1
+maxTrialNumber: 2
+experimentWorkingDirectory: {tmp_path / 'exps'}
+tuner:
+  className: vkdnw_nni.tuner.VKDNWEvolutionTuner
+  codeDirectory: .
+  classArgs: {{space: nb201, dataset: cifar10, population_size: 3, archs_per_trial: 2, max_mflops: 60, seed: 0}}
+trainingService:
+  platform: local
+""")
+    env = loopback_env(dict(os.environ, HOME=str(home), PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"))
+
+    def nnictl_run(*args):
+        out = subprocess.run([str(nnictl), *args], check=False, capture_output=True, text=True, env=env, cwd=tmp_path,
+                             timeout=120)
+        assert out.returncode == 0, f"nnictl {' '.join(args)}: {out.stdout}{out.stderr}"
+
+    exp_id = None
+    try:
+        nnictl_run("create", "--config", str(tmp_path / "tiny.yml"), "--port", str(_free_port()))
+        exp_id = next(iter(json.loads((home / "nni-experiments" / ".experiment").read_text())))
+        db = tmp_path / "exps" / exp_id / "db" / "nni.sqlite"
+        assert _wait_for_trials(db, 2) == 2
+        nnictl_run("stop", exp_id)
+        nnictl_run("resume", exp_id, "--port", str(_free_port()))
+        nnictl_run("update", "trialnum", exp_id, "--value", "4")
+        assert _wait_for_trials(db, 4) == 4, f"see {tmp_path / 'exps'}"
+        rows, summary = load_results(find_database(exp_id, str(tmp_path / "exps")))
+        assert summary["succeeded_trials"] == 4 and len(rows) == 8
+        keys = [architecture_key(row["arch"]) for row in rows]
+        assert len(set(keys)) == 8, "a network was scored twice"
+        for i in range(4, 8):  # after the resume: each a one-choice mutation of an earlier network
+            arch = rows[i]["arch"]
+            assert min(sum(arch[k] != row["arch"][k] for k in arch) for row in rows[:i]) == 1
     finally:
         args = [str(nnictl), "stop", exp_id] if exp_id else [str(nnictl), "stop", "--all"]
         subprocess.run(check=False, args=args, capture_output=True, env=env, timeout=120)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, jacrev
 
+from vkdnw_plugin.ranking import vkdnw_single_rank
 from vkdnw_plugin.spaces.nb201 import nb201_network
 from vkdnw_plugin.vkdnw import (
     init_like_reference,
@@ -18,7 +19,6 @@ from vkdnw_plugin.vkdnw import (
     reference_setup,
     select_tensors,
     vkdnw_score,
-    vkdnw_single_rank,
 )
 
 SMALL_ARCHS = [

@@ -12,7 +12,7 @@ _EXPORTS = {
     "VKDNWResult": "vkdnw",
     "vkdnw_score": "vkdnw",
     "vkdnw_scores": "vkdnw",
-    "vkdnw_single_rank": "vkdnw",
+    "vkdnw_single_rank": "ranking",
     "reference_setup": "vkdnw",
     "select_tensors": "vkdnw",
     "SPACES": "scoring",

@@ -28,7 +28,7 @@ from .options import (
     check_out_dir,
     new_folder_root,
 )
-from .ranking import single_key
+from .ranking import single_value
 from .report import metric_table, per_seed_metrics, per_seed_summary, plot_report, roles, write_report
 from .spaces.nb201 import DATASETS
 
@@ -87,8 +87,7 @@ def _score_rows(item: Task) -> tuple[str, int, list[tuple[str, str, float, dict]
             fields = {"dim": r.dim, "valid": r.valid, "reason": r.reason, "seconds": r.seconds,
                       **{f"vkdnw_q{i + 1}": float(q) for i, q in enumerate(r.deciles)}}  # fmt: skip
             out.append(("vkdnw", mode, r.entropy, fields))
-            single = single_key(r.dim, r.entropy, item.vkdnw_options["n_quantiles"]) if r.valid else math.nan
-            out.append(("vkdnw_single", mode, single, fields))
+            out.append(("vkdnw_single", mode, single_value(r), fields))
     others = [proxy for proxy, mode in wanted if proxy not in VKDNW_PROXIES + ARCH_FEATURES[item.space]]
     if others:
         started = time.perf_counter()

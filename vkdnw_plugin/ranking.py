@@ -1,18 +1,20 @@
 """Rankings of a collection of networks: VKDNW_single, VKDNW_agg and model-driven ranking.
 
 Every function takes scores where *higher is better* and returns values where higher is better.
+Importing this module loads numpy only (scipy, pandas, scikit-learn and torch load when used), so the
+NNI tuner process can use it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from scipy.stats import rankdata
 
-from .spaces.nb201 import OPS, STRING_EDGES, parse_arch
+if TYPE_CHECKING:
+    import pandas as pd
 
 # VKDNW_agg components (paper eq. 15): V vkdnw_single, J jacov, E AZ-NAS expressivity,
 # T AZ-NAS trainability, F FLOPs.
@@ -26,9 +28,34 @@ def single_key(dim, entropy, n_quantiles: int = 9) -> float:
     return float(dim) + float(entropy) / (2 * math.log(n_quantiles))
 
 
+def single_value(result) -> float:
+    """VKDNW_single of one :class:`~vkdnw_plugin.vkdnw.VKDNWResult`: :func:`single_key` of its dim and
+    entropy with its own number of quantiles; NaN for an invalid result. The one value every door
+    reports as ``vkdnw_single``."""
+    return single_key(result.dim, result.entropy, len(result.deciles)) if result.valid else math.nan
+
+
+def vkdnw_single_rank(results) -> np.ndarray:
+    """Ranks (1 = worst, n = best) ordering a collection lexicographically by (dim, entropy); equal
+    pairs share the average rank (scipy ``rankdata(method="average")``). ``results``: VKDNWResults
+    or ``(dim, entropy)`` pairs; invalid or NaN entries rank last (tied among themselves)."""
+    from scipy.stats import rankdata
+
+    pairs = np.array(
+        [(r.dim, r.entropy if r.valid else math.nan) if hasattr(r, "valid") else tuple(r) for r in results],
+        dtype=float,
+    ).reshape(-1, 2)
+    bad = ~np.isfinite(pairs).all(axis=1)
+    dims = rankdata(np.where(bad, -np.inf, pairs[:, 0]), method="dense")
+    entropies = rankdata(np.where(bad, -np.inf, pairs[:, 1]), method="dense")
+    return rankdata(dims * (len(pairs) + 1) + entropies, method="average")
+
+
 def log_ranks(values) -> np.ndarray:
     """log(rank / N) with rank N = best (scipy ``rankdata(method="average")``: ties share the mean
     rank); NaN values are the worst, tied among themselves."""
+    from scipy.stats import rankdata
+
     values = np.asarray(values, dtype=float)
     ranks = rankdata(np.where(np.isnan(values), -np.inf, values), method="average")
     return np.log(ranks / len(values))
@@ -58,6 +85,8 @@ def nb201_graph_features(arch) -> dict[str, float]:
     * ``paths_through_<op>``: input→output paths that use at least one edge with that op;
     * ``paths_total``, ``path_min_len``, ``path_max_len``: number and lengths (in edges) of
       input→output paths (0 when the cell is disconnected)."""
+    from .spaces.nb201 import OPS, STRING_EDGES, parse_arch
+
     ops = parse_arch(arch).ops
     features = {f"op_count_{op}": float(sum(o == op for o in ops)) for op in OPS}
     paths = []
@@ -87,6 +116,8 @@ def model_features(proxy_scores: pd.DataFrame, feature_set: str = "c", arch_feat
     (a) FIM quantiles + n_layers + flops; (b) (a) + every other proxy column; (c) (b) + the
     architecture's own features: ``arch_features(arch) -> {name: value}``, default
     :func:`nb201_graph_features`."""
+    import pandas as pd
+
     if feature_set not in FEATURE_SETS:
         raise ValueError(f"unknown feature set {feature_set!r}; expected one of {', '.join(FEATURE_SETS)}")
     spectrum = [c for c in proxy_scores.columns if c.startswith("vkdnw_q")]
@@ -122,11 +153,15 @@ class ModelDrivenRanker:
         self._columns: list[str] | None = None
 
     def _clean(self, features: pd.DataFrame) -> np.ndarray:
+        import pandas as pd
+
         frame = pd.DataFrame(features)[self._columns].astype(float).replace([np.inf, -np.inf], np.nan)
         return frame.fillna(self._fill).fillna(0.0).to_numpy()
 
     def fit(self, features: pd.DataFrame, accuracy) -> ModelDrivenRanker:
         """features (N, F) DataFrame; accuracy (N,) in percent."""
+        import pandas as pd
+
         frame = pd.DataFrame(features)
         self._columns = list(frame.columns)
         self._fill = frame.astype(float).replace([np.inf, -np.inf], np.nan).median()
@@ -135,6 +170,8 @@ class ModelDrivenRanker:
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """Predicted accuracy (N,), higher is better."""
+        import pandas as pd
+
         if self._columns is None:
             raise ValueError("ModelDrivenRanker.predict called before fit")
         missing = [c for c in self._columns if c not in pd.DataFrame(features).columns]

@@ -634,19 +634,3 @@ def check_vkdnw_options(options: dict) -> dict:
         else:
             check_choice(key, value, _ALLOWED[key])
     return dict(options)
-
-
-def vkdnw_single_rank(results) -> np.ndarray:
-    """Ranks (1 = worst, n = best) ordering a collection lexicographically by (dim, entropy); equal
-    pairs share the average rank (scipy ``rankdata(method="average")``). ``results``: VKDNWResults or
-    ``(dim, entropy)`` pairs; invalid or NaN entries rank last (tied among themselves)."""
-    from scipy.stats import rankdata
-
-    pairs = np.array(
-        [(r.dim, r.entropy if r.valid else math.nan) if isinstance(r, VKDNWResult) else tuple(r) for r in results],
-        dtype=float,
-    ).reshape(-1, 2)
-    bad = ~np.isfinite(pairs).all(axis=1)
-    dims = rankdata(np.where(bad, -np.inf, pairs[:, 0]), method="dense")
-    entropies = rankdata(np.where(bad, -np.inf, pairs[:, 1]), method="dense")
-    return rankdata(dims * (len(pairs) + 1) + entropies, method="average")

@@ -14,13 +14,11 @@ import importlib
 
 INSTALL_HELP = """\
 vkdnw_naslib needs NASLib, which is not on PyPI. Install it like this (Python 3.10+):
-    pip install "vkdnw-plugin[naslib]"
+    pip install "vkdnw-plugin[naslib]"                        # NASLib's runtime imports
+    pip install --no-deps pybnn nasbench-pytorch tensorwatch  # without their pinned CUDA torch
     git clone -b Develop https://github.com/automl/NASLib.git
-    pip install --no-deps -e ./NASLib     # or: put the NASLib folder on PYTHONPATH / in a .pth file
-    pip install pybnn nasbench-pytorch tensorwatch --no-deps
-    pip install "scikit-learn<1.6" ConfigSpace networkx fvcore transforms3d lightgbm "ngboost<0.5.11" \\
-        emcee pyro-ppl grakel pytorch-msssim scikit-image termcolor pyzmq nbformat pydotz graphviz ipywidgets
-(NASLib's own setup.py refuses Python > 3.9 and its pins do not install there; its code runs on 3.11.)
+    python -c "import pathlib, site; pathlib.Path(site.getsitepackages()[0], 'naslib_src.pth').write_text(str(pathlib.Path('NASLib').resolve()))"
+(NASLib's setup.py refuses Python > 3.9, so `pip install ./NASLib` fails; the .pth file puts its source on the path.)
 Full instructions: integrations/vkdnw_naslib/README.md"""
 
 

@@ -157,6 +157,7 @@ class NDCGZeroCostEvaluator(ZeroCostPredictorEvaluator):
         results["query_time"] = elapsed / max(len(xtest), 1)
         results["seconds_per_arch"] = float(np.mean(self.arch_seconds)) if self.arch_seconds else math.nan
         results["archs"] = [list(spec) for spec in xtest]
+        results["predictions"] = [float(pred) for pred in preds]  # per architecture, in the order of "archs"
         results["ground_truth"] = self.metric_name
         method = getattr(self.predictor, "method_type", type(self.predictor).__name__)
         logger.info(

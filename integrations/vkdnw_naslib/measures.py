@@ -3,25 +3,26 @@
 Importing :mod:`vkdnw_naslib` calls :func:`register_measures`, which adds these names to NASLib's
 measure registry (``naslib.predictors.utils.pruners.measures``), so that
 ``naslib.predictors.ZeroCost(method_type=name).query(graph, dataloader)`` works for them exactly
-as for NASLib's built-ins:
+as for NASLib's built-ins. Each name means what it means in the core's proxy registry:
 
 =================== ==========================================================================
-``vkdnw``           the authors' score ``dim + entropy`` (:func:`vkdnw_plugin.vkdnw.vkdnw_score`)
-``vkdnw_entropy``   the Fisher-spectrum entropy alone (the paper's VKDNW without ℵ)
-``vkdnw_single``    ``dim + entropy / ln(n_quantiles) · (1 − 1e-9)``: a scalar ordering networks
-                    exactly as :func:`vkdnw_plugin.vkdnw.vkdnw_single_rank` (lexicographic by
-                    (number of parameter tensors, entropy)), usable as one NASLib score
+``vkdnw``           the Fisher-spectrum entropy (the paper's VKDNW); alias ``vkdnw_entropy``
+``vkdnw_single``    VKDNW_single: ``dim + entropy / (2 ln q)`` (:func:`vkdnw_plugin.ranking.single_value`),
+                    ordering networks by (number of parameter tensors, entropy)
 ``az_expressivity`` AZ-NAS expressivity (:mod:`vkdnw_plugin.proxies`)
 ``az_trainability`` AZ-NAS trainability (:mod:`vkdnw_plugin.proxies`)
 =================== ==========================================================================
 
 (``jacov`` and ``flops``, the other VKDNW_agg components, are NASLib's own.)
 
-NASLib calls a measure on its own deep copy of the graph (``get_prunable_copy``) with one batch
-``(inputs, targets)`` of the dataloader. VKDNW options (mode, re-initialisation, ...) are module
-state set with :func:`configure`; by default the copy is re-initialised like the authors' code
-(Kaiming-normal fan-in, BatchNorm γ=1/β=0, eval mode) from torch's global RNG, which NASLib seeds.
-``configure(init="keep")`` scores the graph's own weights.
+NASLib calls a measure on its own deep copy of the graph with one batch ``(inputs, targets)`` of the
+dataloader. VKDNW options are module state set with :func:`configure`. With the default
+``init="protocol"``, an NB201 graph is scored like every other door of the package: the core rebuilds
+its NAS-Bench-201 network and scores it under the seeded protocol
+(:func:`vkdnw_plugin.scoring.score_architecture`: ``seed``, build, the authors' initialisation,
+``randn`` input of the batch's size), so the value equals ``vkdnw score``'s for the same arch, seed
+and batch. ``init="reference"`` re-initialises NASLib's copy like the authors' code (re-seeded by
+``seed``) and scores it on NASLib's batch; ``init="keep"`` scores the graph's own weights.
 """
 
 from __future__ import annotations
@@ -33,34 +34,40 @@ from dataclasses import asdict, dataclass, fields, replace
 import torch
 from torch import nn
 
+from vkdnw_plugin.ranking import single_value
+from vkdnw_plugin.scoring import score_architecture
+from vkdnw_plugin.spaces.nb201 import DATASETS
 from vkdnw_plugin.vkdnw import VKDNW_OPTIONS, check_vkdnw_options, init_like_reference, vkdnw_score
 
 __all__ = [
     "OUR_MEASURES",
+    "VKDNW_FAMILY",
     "VKDNWOptions",
     "configure",
     "current_options",
     "feature_modules_of",
     "clear_cache",
     "register_measures",
-    "single_value",
     "vkdnw_of_graph",
 ]
 
-INITS = ("reference", "keep")
+INITS = ("protocol", "reference", "keep")
+VKDNW_FAMILY = ("vkdnw", "vkdnw_single", "vkdnw_entropy")  # measures sharing one VKDNW computation per graph
 
 
 @dataclass(frozen=True)
 class VKDNWOptions:
     """How the ``vkdnw*`` measures score a graph (see :func:`vkdnw_plugin.vkdnw.vkdnw_score`).
 
-    ``init``: ``"reference"`` re-initialises NASLib's copy like the authors' code before scoring,
-    ``"keep"`` scores the graph's own weights. ``seed``: re-seed torch's RNG for that
-    initialisation (``None``: use the global RNG as NASLib's other measures do)."""
+    ``init``: ``"protocol"`` scores an NB201 graph's architecture under the core's seeded protocol
+    (other graphs as ``"reference"``); ``"reference"`` re-initialises NASLib's copy like the authors'
+    code and scores it on NASLib's batch; ``"keep"`` scores the graph's own weights. ``seed``: the
+    protocol's seed, also re-seeding the ``"reference"`` initialisation (the runners set it to the
+    config's ``seed`` unless ``vkdnw.seed`` is given)."""
 
     mode: str = "reference"
-    init: str = "reference"
-    seed: int | None = None
+    init: str = "protocol"
+    seed: int = 0
     n_tensors: int = 128
     tensor_policy: str = "first"
     n_quantiles: int = 9
@@ -77,8 +84,8 @@ class VKDNWOptions:
             raise ValueError(f"vkdnw.{error}") from None
         if self.init not in INITS:
             raise ValueError(f"vkdnw.init: {self.init!r} is not one of {', '.join(INITS)}")
-        if self.seed is not None and not isinstance(self.seed, int):
-            raise ValueError(f"vkdnw.seed: expected an int or null, got {self.seed!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ValueError(f"vkdnw.seed: expected an int, got {self.seed!r}")
         return self
 
 
@@ -99,16 +106,6 @@ def configure(**options) -> VKDNWOptions:
 
 def current_options() -> dict:
     return asdict(_OPTIONS)
-
-
-def single_value(dim: int, entropy: float, n_quantiles: int = 9) -> float:
-    """A scalar with the ordering of VKDNW_single: ``dim + entropy / ln(n_quantiles) · (1 − 1e-9)``.
-
-    The entropy of ``n_quantiles`` normalised values lies in ``[0, ln n_quantiles]``, so the value
-    lies in ``[dim, dim + 1)`` and sorting by it is sorting by (dim, entropy)."""
-    if not math.isfinite(entropy):
-        return math.nan
-    return dim + entropy / math.log(n_quantiles) * (1.0 - 1e-9)
 
 
 _CACHE: OrderedDict[tuple, object] = OrderedDict()
@@ -135,25 +132,47 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
+def nb201_protocol_args(net: nn.Module, inputs: torch.Tensor) -> tuple[str, str] | None:
+    """``(NASLib op tuple text, NB201 dataset)`` of a NASLib NAS-Bench-201 graph whose classifier
+    width and input resolution match an NB201 dataset; ``None`` for any other graph."""
+    if getattr(net, "space_name", None) != "nasbench201" or not hasattr(net, "get_op_indices"):
+        return None
+    shape = (getattr(net, "num_classes", None), inputs.shape[-1])
+    dataset = next((name for name, classes_resolution in DATASETS.items() if classes_resolution == shape), None)
+    return (str(tuple(int(op) for op in net.get_op_indices())), dataset) if dataset else None
+
+
 def vkdnw_of_graph(net: nn.Module, inputs: torch.Tensor, options: VKDNWOptions | None = None):
-    """:class:`~vkdnw_plugin.vkdnw.VKDNWResult` of ``net`` (changed in place: re-initialised when
-    ``options.init == "reference"``, put in eval mode) on ``inputs``. The last few results are
-    cached by a fingerprint of the weights, inputs and options."""
+    """:class:`~vkdnw_plugin.vkdnw.VKDNWResult` of ``net`` on ``inputs`` as ``options.init`` says
+    (``net`` may be re-initialised in place and is put in eval mode). The last few results are
+    cached by the architecture (protocol) or a fingerprint of the weights, inputs and options."""
     options = options or _OPTIONS
-    if options.init == "reference":
+    protocol = nb201_protocol_args(net, inputs) if options.init == "protocol" else None
+    if protocol is not None:
+        key = (*protocol, len(inputs), options)
+        if key not in _CACHE:
+            arch, dataset = protocol
+            engine = {name: value for name, value in options.engine_options().items() if name != "mode"}
+            results = score_architecture("nb201", arch, dataset=dataset, seed=options.seed, batch=len(inputs),
+                                         modes=(options.mode,), **engine)  # fmt: skip
+            _CACHE[key] = results[options.mode]
+        return _remember(key)
+    if options.init != "keep":
         init_like_reference(net, seed=options.seed)
     net.eval()
     key = _fingerprint(net, inputs, options)
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        _LAST["seconds"] = _CACHE[key].seconds
-        return _CACHE[key]
-    result = vkdnw_score(net, inputs, **options.engine_options())
-    _CACHE[key] = result
-    _LAST["seconds"] = result.seconds
+    if key not in _CACHE:
+        _CACHE[key] = vkdnw_score(net, inputs, **options.engine_options())
+    return _remember(key)
+
+
+def _remember(key):
+    """The cached result of ``key``, marked most recent; its seconds become :func:`last_vkdnw_seconds`."""
+    _CACHE.move_to_end(key)
+    _LAST["seconds"] = _CACHE[key].seconds
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
-    return result
+    return _CACHE[key]
 
 
 def last_vkdnw_seconds() -> float:
@@ -169,18 +188,11 @@ def _as_naslib(value: float) -> list[torch.Tensor]:
 
 def _vkdnw(net, inputs, targets, split_data=1, loss_fn=None):
     result = vkdnw_of_graph(net, inputs)
-    return _as_naslib(result.score if result.valid else math.nan)
-
-
-def _vkdnw_entropy(net, inputs, targets, split_data=1, loss_fn=None):
-    result = vkdnw_of_graph(net, inputs)
     return _as_naslib(result.entropy if result.valid else math.nan)
 
 
 def _vkdnw_single(net, inputs, targets, split_data=1, loss_fn=None):
-    result = vkdnw_of_graph(net, inputs)
-    value = single_value(result.dim, result.entropy, _OPTIONS.n_quantiles) if result.valid else math.nan
-    return _as_naslib(value)
+    return _as_naslib(single_value(vkdnw_of_graph(net, inputs)))
 
 
 class _HookedForward:
@@ -235,7 +247,7 @@ def _aznas(name: str):
 # name -> (function, NASLib ``measure`` keyword arguments)
 OUR_MEASURES = {
     "vkdnw": (_vkdnw, {"bn": True}),
-    "vkdnw_entropy": (_vkdnw_entropy, {"bn": True}),
+    "vkdnw_entropy": (_vkdnw, {"bn": True}),  # the core registry's alias of vkdnw
     "vkdnw_single": (_vkdnw_single, {"bn": True}),
     "az_expressivity": (_aznas("az_expressivity"), {"bn": True}),
     "az_trainability": (_aznas("az_trainability"), {"bn": True}),

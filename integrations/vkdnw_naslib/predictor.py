@@ -18,35 +18,26 @@ import numpy as np
 from naslib.predictors.predictor import Predictor
 from naslib.predictors.zerocost import ZeroCost
 
-from vkdnw_plugin.ranking import aggregate_ranks
+from vkdnw_plugin.ranking import AGG_COMPONENTS, aggregate_ranks
 
 from .measures import OUR_MEASURES, naslib_measure_names
 
 __all__ = [
-    "AGG_COMPONENTS",
     "SET_PREDICTORS",
     "VKDNWAggPredictor",
-    "aggregate",
     "make_predictor",
     "predictor_names",
 ]
 
-AGG_COMPONENTS = ("vkdnw_single", "jacov", "az_expressivity", "az_trainability", "flops")
 SET_PREDICTORS = ("vkdnw_agg",)
-
-
-def aggregate(scores: Mapping[str, Sequence[float]]) -> np.ndarray:
-    """VKDNW_agg of a collection from ``{component: higher-is-better scores}``: the core's
-    :func:`vkdnw_plugin.ranking.aggregate_ranks` over exactly the given components."""
-    arrays = {name: np.asarray(values, dtype=float) for name, values in scores.items()}
-    return np.asarray(aggregate_ranks(arrays, components=list(arrays)), dtype=float)
 
 
 class VKDNWAggPredictor(Predictor):
     """NASLib predictor ``vkdnw_agg``: ``query(graphs, dataloader=...)`` → VKDNW_agg of each graph
     within that set (higher = better).
 
-    ``components``: measure names, all higher-is-better (default :data:`AGG_COMPONENTS`; ``flops``
+    ``components``: measure names, all higher-is-better (default: the core's
+    :data:`vkdnw_plugin.ranking.AGG_COMPONENTS`; ``flops``
     counts as higher-is-better, as in the paper). :attr:`last_components` holds the component
     scores of the last query and :attr:`last_seconds` the wall time per graph."""
 
@@ -72,8 +63,10 @@ class VKDNWAggPredictor(Predictor):
         return {name: float(zc.query(graph, dataloader=dataloader)) for name, zc in self.zero_costs.items()}
 
     def aggregate(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
-        """VKDNW_agg over ``rows`` (one ``{component: score}`` per network)."""
-        return aggregate({name: [row.get(name, math.nan) for row in rows] for name in self.components})
+        """VKDNW_agg over ``rows`` (one ``{component: score}`` per network): the core's
+        :func:`~vkdnw_plugin.ranking.aggregate_ranks`."""
+        scores = {name: np.array([row.get(name, math.nan) for row in rows], dtype=float) for name in self.components}
+        return aggregate_ranks(scores, self.components)
 
     def query(self, xtest, info=None, dataloader=None):
         if not isinstance(xtest, Iterable) or hasattr(xtest, "get_hash") or hasattr(xtest, "forward"):

@@ -30,24 +30,24 @@ from naslib.utils.log import setup_logger
 from vkdnw_plugin.groundtruth import load_nb201_table
 from vkdnw_plugin.metrics import kendall_tau, ndcg_at_k, spearman
 from vkdnw_plugin.options import use_threads
+from vkdnw_plugin.ranking import AGG_COMPONENTS, aggregate_ranks
 
 from .config import ConfigError, ground_truth_column
 from .evaluator import NDCGZeroCostEvaluator, nb201_ground_truth
-from .measures import configure
-from .predictor import AGG_COMPONENTS, aggregate, make_predictor, predictor_names
+from .measures import VKDNW_FAMILY, configure
+from .predictor import make_predictor, predictor_names
 
 __all__ = ["run_compare", "run_zc", "prepare"]
 
 # Measures that reuse one VKDNW computation per architecture (see measures' cache): the table
 # reports the time of that computation for each of them.
-VKDNW_FAMILY = ("vkdnw", "vkdnw_single", "vkdnw_entropy")
 AZ_FAMILY = ("az_expressivity", "az_trainability")  # one AZ-NAS pass serves both
 
 
 def prepare(config):
     """Threads, VKDNW options, seeds, logger, ground truth; returns ``(logger, ground_truth)``."""
     use_threads(int(config.num_threads))  # warns beyond the CPU cores
-    configure(**dict(config.vkdnw))
+    configure(**{"seed": int(config.seed), **dict(config.vkdnw)})  # the protocol's seed: the config's
     utils.set_seed(config.seed)
     log = setup_logger(config.save + "/log.log")
     log.setLevel(logging.INFO)
@@ -163,7 +163,7 @@ def run_compare(config, progress: bool = True) -> dict:
     table = []
     for name in names:
         if name == "vkdnw_agg":
-            preds = aggregate({c: column(c, "score") for c in AGG_COMPONENTS})
+            preds = aggregate_ranks({c: np.asarray(column(c, "score"), dtype=float) for c in AGG_COMPONENTS})
             counted = [c for c in AGG_COMPONENTS if c != "az_trainability" or "az_expressivity" not in AGG_COMPONENTS]
             secs = np.sum([seconds[c] for c in counted], axis=0)
         else:

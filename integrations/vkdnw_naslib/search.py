@@ -23,13 +23,14 @@ import torch
 from naslib.optimizers import RandomSearch, RegularizedEvolution
 from naslib.search_spaces import NasBench201SearchSpace
 
+from vkdnw_plugin.ranking import AGG_COMPONENTS, aggregate_ranks
+
 from .evaluator import plain_spec
-from .measures import last_vkdnw_seconds
-from .predictor import AGG_COMPONENTS, aggregate, make_predictor
+from .measures import VKDNW_FAMILY, last_vkdnw_seconds
+from .predictor import make_predictor
 
 logger = logging.getLogger(__name__)
 
-VKDNW_FAMILY = ("vkdnw", "vkdnw_single", "vkdnw_entropy")
 
 __all__ = ["ZeroCostRandomSearch", "ZeroCostRegularizedEvolution", "run_search"]
 
@@ -83,7 +84,7 @@ class _ZeroCostFitness:
         """Fitness of each spec within this collection (agg) or on its own."""
         rows = [self.score(s) if s not in self.scores else self.scores[s] for s in specs]
         if self.is_agg:
-            return aggregate({c: [r[c] for r in rows] for c in self.components})
+            return aggregate_ranks({c: np.array([r[c] for r in rows], dtype=float) for c in self.components}, self.components)
         return np.array([r[self.fitness_name] for r in rows], dtype=float)
 
     def best_spec(self) -> tuple[int, ...]:

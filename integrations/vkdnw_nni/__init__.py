@@ -25,8 +25,7 @@ _EXPORTS = {
     "evaluate_model": "evaluator",
     "vkdnw_evaluator": "evaluator",
     "ScoreOptions": "evaluator",
-    "DEFAULT_COMPONENTS": "_constants",
-    "aggregate_ranks": "ranking",
+    "VKDNWEvaluator": "evaluator",
     "population_agg": "ranking",
     "VKDNWAggEvolution": "strategy",
     "VKDNWEvolutionTuner": "tuner",
@@ -40,12 +39,11 @@ _EXPORTS = {
 }
 
 __all__ = [  # noqa: F822 - resolved lazily by __getattr__
-    "DEFAULT_COMPONENTS",
     "ScoreOptions",
     "VKDNWAggEvolution",
+    "VKDNWEvaluator",
     "VKDNWEvolutionTuner",
     "VKDNWTunerClassArgsValidator",
-    "aggregate_ranks",
     "build_model",
     "build_space",
     "count_mflops",

@@ -6,10 +6,16 @@
 >>> evaluator = vkdnw_evaluator(batch_size=64, resolution=32)
 >>> NasExperiment(NasBench201(), evaluator, VKDNWAggEvolution(population_size=32, max_mflops=150)).run()
 
-Each trial reports ``{"default": VKDNW score (dim + entropy), "vkdnw_dim", "vkdnw_entropy",
-"jacov", "az_expressivity", "az_trainability", "flops" (MFLOPs at ``flops_resolution``),
-"params" (millions), "seconds", "valid"}``; the strategy aggregates the components into VKDNW_agg
-inside its population (a rank aggregate cannot be computed for one network alone).
+Each trial reports ``{"default": VKDNW_single, "vkdnw_single", "vkdnw" (the entropy), "vkdnw_dim"
+(parameter tensors), "jacov", "az_expressivity", "az_trainability", "flops" (MFLOPs at
+``flops_resolution``), "params" (millions), "seconds", "valid"}``; each name means what it means in
+the core's proxy registry (README, "What each name means"). The strategy aggregates the components
+into VKDNW_agg inside its population (a rank aggregate cannot be computed for one network alone).
+
+Networks are scored under the core's seeded protocol (:func:`vkdnw_plugin.vkdnw.reference_setup`:
+seed, build, the authors' initialisation, ``randn`` input). An NB201 sample is scored on the core's
+NAS-Bench-201 network of its arch string (:func:`protocol_build`), so it gets the same number as
+``vkdnw score`` and NASLib's ``ZeroCost``.
 """
 
 from __future__ import annotations
@@ -23,13 +29,13 @@ import torch
 from torch import nn
 
 from vkdnw_plugin.options import DEFAULT_THREADS, check_count
-from vkdnw_plugin.vkdnw import VKDNW_OPTIONS, check_vkdnw_options, init_like_reference, vkdnw_score
+from vkdnw_plugin.ranking import AGG_COMPONENTS, single_value
+from vkdnw_plugin.vkdnw import VKDNW_OPTIONS, check_vkdnw_options, reference_setup, vkdnw_score
 
 from ._compat import FunctionalEvaluator
-from ._constants import DEFAULT_COMPONENTS
-from .spaces import count_mflops, count_mparams
+from .spaces import count_mflops, count_mparams, nb201_arch_str
 
-_LOCAL_COMPONENTS = ("vkdnw", "flops", "params")
+_LOCAL_COMPONENTS = ("vkdnw", "vkdnw_entropy", "vkdnw_single", "vkdnw_dim", "flops", "params")
 INVALID_SCORE = -1.0  # "default" of a network whose VKDNW is undefined (ranks below every valid one)
 
 
@@ -48,7 +54,7 @@ class ScoreOptions:
     tensor_policy: str = "first"
     n_quantiles: int = 9
     direction: str = "auto"
-    components: tuple[str, ...] = DEFAULT_COMPONENTS
+    components: tuple[str, ...] = AGG_COMPONENTS
     seed: int = 0
     threads: int | None = DEFAULT_THREADS
 
@@ -68,13 +74,13 @@ class ScoreOptions:
         object.__setattr__(self, "components", components)
         proxies = [c for c in components if c not in _LOCAL_COMPONENTS]
         if proxies:
-            from vkdnw_plugin.proxies import list_proxies
+            from vkdnw_plugin.proxies import list_aliases, list_proxies
 
-            unknown = [c for c in proxies if c not in list_proxies()]
+            unknown = [c for c in proxies if c not in list_proxies() + list(list_aliases())]
             if unknown:
                 raise ValueError(
-                    f"components: unknown {unknown}; expected vkdnw, flops, params or a registered proxy "
-                    f"({', '.join(list_proxies())})"
+                    f"components: unknown {unknown}; expected one of {', '.join(_LOCAL_COMPONENTS)} or a "
+                    f"registered proxy ({', '.join(list_proxies())})"
                 )
 
     def vkdnw_options(self) -> dict:
@@ -103,8 +109,24 @@ def _finite(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def score_model(model: nn.Module, options: ScoreOptions | dict | None = None, **kwargs) -> dict:
-    """Score ``model`` (an untrained ``nn.Module``; it is re-initialised as the authors do).
+def protocol_build(sample: dict | None, build, num_classes: int | None = None):
+    """The zero-argument function building the network scored for an NNI ``sample``: for a
+    ``NasBench201`` sample the core's NAS-Bench-201 network of its arch string with ``num_classes``
+    outputs (default: as many as ``build()``'s classifier), else ``build`` itself (NNI's own model)."""
+    if not (isinstance(sample, dict) and sample and all(str(label).startswith("cell/") for label in sample)):
+        return build
+    from vkdnw_plugin.spaces.nb201 import nb201_network
+
+    arch = nb201_arch_str(sample)
+    if num_classes is None:
+        num_classes = [m.out_features for m in build().modules() if isinstance(m, nn.Linear)][-1]
+    return lambda: nb201_network(arch, num_classes=num_classes)
+
+
+def score_model(model, options: ScoreOptions | dict | None = None, **kwargs) -> dict:
+    """Score a network: ``model`` is a zero-argument function building it (the seeded protocol:
+    seed, build, initialise, input) or an ``nn.Module`` (seeded after it was built). Its weights
+    are re-initialised as the authors do.
 
     Returns the metric dict described in the module docstring; NaN values become ``None`` so the
     dict is valid JSON for NNI. Deterministic for a given ``seed``."""
@@ -115,20 +137,23 @@ def score_model(model: nn.Module, options: ScoreOptions | dict | None = None, **
     if options.threads:
         torch.set_num_threads(options.threads)
     started = time.perf_counter()
-    result: dict = {}
-    result["flops"] = count_mflops(model, options.flops_resolution or options.resolution)
-    result["params"] = count_mparams(model)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(options.seed)
-        init_like_reference(model)
-        inputs = torch.randn(options.batch_size, 3, options.resolution, options.resolution)
+    build = (lambda: model) if isinstance(model, nn.Module) else model
+    shape = (options.batch_size, 3, options.resolution, options.resolution)
+    model, inputs = reference_setup(build, options.seed, shape)
     vk = vkdnw_score(model, inputs, **options.vkdnw_options())
-    result.update(
-        vkdnw=_finite(vk.score), vkdnw_dim=vk.dim, vkdnw_entropy=_finite(vk.entropy), valid=bool(vk.valid),
-        vkdnw_seconds=vk.seconds,
-    )  # fmt: skip
+    result: dict = {
+        "flops": count_mflops(model, options.flops_resolution or options.resolution),
+        "params": count_mparams(model),
+        "vkdnw": _finite(vk.entropy),
+        "vkdnw_single": _finite(single_value(vk)),
+        "vkdnw_dim": vk.dim,
+        "valid": bool(vk.valid),
+        "vkdnw_seconds": vk.seconds,
+    }
     if vk.reason:  # invalid, or the authors' NaN fallback in reference mode
         result["reason"] = vk.reason
+    if "vkdnw_entropy" in options.components:  # the registry's alias of vkdnw
+        result["vkdnw_entropy"] = result["vkdnw"]
     proxies = [c for c in options.components if c not in _LOCAL_COMPONENTS]
     if proxies:
         import warnings
@@ -139,13 +164,14 @@ def score_model(model: nn.Module, options: ScoreOptions | dict | None = None, **
             warnings.simplefilter("ignore", RuntimeWarning)
             values = compute_proxies(model, inputs, proxies, seed=options.seed)
         result.update({name: _finite(value) for name, value in values.items()})
-    result["default"] = result["vkdnw"] if result["vkdnw"] is not None else INVALID_SCORE
+    result["default"] = result["vkdnw_single"] if result["vkdnw_single"] is not None else INVALID_SCORE
     result["seconds"] = time.perf_counter() - started
     return result
 
 
-def evaluate_model(model: nn.Module, **options) -> dict:
-    """The evaluator function: :func:`score_model`, then ``nni.report_final_result`` of the dict."""
+def evaluate_model(model, **options) -> dict:
+    """The evaluator function: :func:`score_model` (``model``: a module or a function building one),
+    then ``nni.report_final_result`` of the dict."""
     import nni
 
     result = score_model(model, ScoreOptions.from_dict(options))
@@ -153,12 +179,21 @@ def evaluate_model(model: nn.Module, **options) -> dict:
     return result
 
 
-def vkdnw_evaluator(**options) -> FunctionalEvaluator:
-    """A ``FunctionalEvaluator`` running :func:`evaluate_model` with :class:`ScoreOptions` ``options``.
+class VKDNWEvaluator(FunctionalEvaluator):
+    """NNI's ``FunctionalEvaluator`` handing :func:`evaluate_model` the protocol's build function of
+    each sampled model (:func:`protocol_build`) instead of a built module."""
+
+    def _execute(self, model):
+        return self.evaluate(protocol_build(getattr(model, "sample", None), model.executable_model))
+
+
+def vkdnw_evaluator(**options) -> VKDNWEvaluator:
+    """A :class:`VKDNWEvaluator` running :func:`evaluate_model` with :class:`ScoreOptions` ``options``.
 
     Options are validated here, so a bad value fails before the experiment starts."""
     checked = ScoreOptions.from_dict(options)
-    return FunctionalEvaluator(evaluate_model, **checked.to_dict())
+    return VKDNWEvaluator(evaluate_model, **checked.to_dict())
 
 
-__all__ = ["DEFAULT_COMPONENTS", "INVALID_SCORE", "ScoreOptions", "evaluate_model", "score_model", "vkdnw_evaluator"]
+__all__ = ["INVALID_SCORE", "ScoreOptions", "VKDNWEvaluator", "evaluate_model", "protocol_build", "score_model",
+           "vkdnw_evaluator"]

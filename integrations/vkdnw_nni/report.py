@@ -17,7 +17,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from .evaluator import DEFAULT_COMPONENTS
+from vkdnw_plugin.ranking import AGG_COMPONENTS
 
 
 def _registry(home: str | None = None) -> dict:
@@ -87,15 +87,14 @@ def load_results(database: str | os.PathLike) -> tuple[list[dict], dict]:
     return rows, summary
 
 
-def rank_rows(rows: list[dict], components=DEFAULT_COMPONENTS, dataset: str | None = None) -> list[dict]:
+def rank_rows(rows: list[dict], components=AGG_COMPONENTS, dataset: str | None = None) -> list[dict]:
     """Rows with ``vkdnw_agg`` (over all rows) and, for NB201 rows, ``arch_str`` and ``true_acc``;
     sorted best first."""
-    from .ranking import population_agg
-    from .tuner import _present_components
+    from .tuner import population_fitness
 
     if not rows:
         return []
-    agg = population_agg(rows, _present_components(rows, components))
+    agg = population_fitness(rows, components)
     out = [{**row, "vkdnw_agg": float(a)} for row, a in zip(rows, agg)]
     nb201 = [r for r in out if isinstance(r.get("arch"), dict) and any(str(k).startswith("cell/") for k in r["arch"])]
     if nb201:

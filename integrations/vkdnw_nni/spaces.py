@@ -13,18 +13,14 @@ import functools
 from torch import nn
 
 from vkdnw_plugin.proxies.flops import count_macs
+from vkdnw_plugin.scoring import AUTHORS_SETTINGS
+from vkdnw_plugin.spaces.nb201 import DATASETS as NB201_DATASETS
 
 from ._compat import NasBench201, ProxylessNAS, fixed_arch, quiet_nni_logs
+from ._constants import SPACES
 
-# space name -> (NNI class, default constructor kwargs, default input resolution, per-dataset classes)
-from ._constants import NB201_DATASETS, SPACES
-
-# Authors' settings per space: NB201 code samples the first 128 tensors and 9 deciles; their
-# MobileNetV2 code samples 128 random tensors and 11 quantiles.
-SPACE_VKDNW_DEFAULTS = {
-    "nb201": {"tensor_policy": "first", "n_quantiles": 9},
-    "proxylessnas": {"tensor_policy": "random", "n_quantiles": 11},
-}
+# The authors' VKDNW settings of each space (ProxylessNAS is a MobileNetV2 space).
+SPACE_VKDNW_DEFAULTS = {"nb201": AUTHORS_SETTINGS["nb201"], "proxylessnas": AUTHORS_SETTINGS["mobilenetv2"]}
 NB201_OPS = {  # NNI op name -> NAS-Bench-201 op name
     "none": "none",
     "skip_connect": "skip_connect",
@@ -156,12 +152,3 @@ def nb201_sample(arch) -> dict:
     reverse = {v: k for k, v in NB201_OPS.items()}
     ops = parse_arch(arch).ops
     return {f"cell/{edge}": reverse[op] for edge, op in zip(NB201_EDGES, ops)}
-
-
-def arch_key(sample: dict) -> str:
-    """A stable string naming ``sample`` (sorted JSON)."""
-    import json
-
-    return json.dumps(sample, sort_keys=True)
-
-

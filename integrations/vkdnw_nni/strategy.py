@@ -27,19 +27,23 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ._constants import DEFAULT_COMPONENTS
-from .spaces import arch_key, count_mflops
+from vkdnw_plugin.evolution import (
+    architecture_key,
+    canonical_sample,
+    check_budget,
+    mutate_one_choice,
+    tournament,
+    weakest,
+    within_budget,
+)
+from vkdnw_plugin.ranking import AGG_COMPONENTS
+
+from .spaces import count_mflops
 from .tuner import (  # noqa: F401  (the tuner lives in a light module; re-exported here)
     TUNER_META,
     VKDNWEvolutionTuner,
     VKDNWTunerClassArgsValidator,
-    _agg,
-    _check_budget,
-    _drop_worst,
-    _one_choice_mutation,
-    _present_components,
-    _tournament,
-    _within,
+    population_fitness,
     register_tuner,
     validate_tuner_args,
 )
@@ -96,13 +100,13 @@ if _Base is not None:
         def __init__(self, *, population_size: int = 64, sample_size: int = 1, max_mflops: float | None = None,
                      min_mflops: float | None = None, flops_resolution: int = 32,
                      flops_fn: Callable[[dict], float] | None = None,
-                     components: Sequence[str] = DEFAULT_COMPONENTS, dedup: bool = True,
+                     components: Sequence[str] = AGG_COMPONENTS, dedup: bool = True,
                      seed: int | None = None, sampling_retries: int = 2000):
             if not isinstance(population_size, int) or population_size < 2:
                 raise ValueError(f"population_size: expected an integer >= 2, got {population_size!r}")
             if not isinstance(sample_size, int) or not 1 <= sample_size <= population_size:
                 raise ValueError(f"sample_size: expected an integer in 1..population_size, got {sample_size!r}")
-            _check_budget(min_mflops, max_mflops)
+            check_budget(min_mflops, max_mflops)
             super().__init__(population_size=population_size, sample_size=sample_size, mutation_prob=0.0,
                              crossover=False, dedup=dedup, seed=seed)
             from nni.nas.strategy.utils import RetrySamplingHelper
@@ -128,7 +132,7 @@ if _Base is not None:
                     if not isinstance(m, MutableAnnotation)}
 
         def sample_mflops(self, sample: dict) -> float:
-            key = arch_key(sample)
+            key = architecture_key(sample)
             if key not in self._flops_cache:
                 if self.flops_fn is not None:
                     self._flops_cache[key] = float(self.flops_fn(sample))
@@ -138,11 +142,11 @@ if _Base is not None:
             return self._flops_cache[key]
 
         def _admit(self, sample: dict, how: str):
-            if self._dedup_helper is not None:
-                self._dedup_helper.dedup(sample)
+            if self._dedup_helper is not None:  # one network once: choices a depth leaves unused do not count
+                self._dedup_helper.dedup(canonical_sample(sample))
             if self.max_mflops is not None or self.min_mflops is not None:
                 mflops = self.sample_mflops(sample)
-                if not _within(mflops, self.min_mflops, self.max_mflops):
+                if not within_budget(mflops, self.min_mflops, self.max_mflops):
                     self.rejected_over_budget += 1
                     raise FlopsBudgetExceeded(f"{mflops:.2f} MFLOPs outside [{self.min_mflops}, {self.max_mflops}]")
             model = self.model_space.freeze(sample)
@@ -156,15 +160,13 @@ if _Base is not None:
             return self._admit(sample, "Random")
 
         def new_individual(self):
-            members = list(self._population)
-            parent = members[_tournament(self._random_state, [m.y for m in members], self.components,
-                                         self.sample_size)].x
-            return self._admit(_one_choice_mutation(self._random_state, parent, self._choices()), "Mutated")
+            return self._admit(mutate_one_choice(self._random_state, self.best_parent(), self._choices()), "Mutated")
 
-        def best_parent(self):  # kept for API compatibility with RegularizedEvolution
+        def best_parent(self):
+            """The parent of the next mutation: a tournament by VKDNW_agg inside the population."""
             members = list(self._population)
-            return members[_tournament(self._random_state, [m.y for m in members], self.components,
-                                       self.sample_size)].x
+            fitness = population_fitness([m.y for m in members], self.components)
+            return members[tournament(self._random_state, fitness, self.sample_size)].x
 
         # ---------------------------------------------------------------- results
         def _initialize(self, model_space, engine):
@@ -195,7 +197,7 @@ if _Base is not None:
             self._population.append(Individual(dict(model.sample), raw))
             if len(self._population) > self.population_size:
                 members = list(self._population)
-                del self._population[_drop_worst([m.y for m in members], self.components)]
+                del self._population[weakest(population_fitness([m.y for m in members], self.components))]
 
         def top_architectures(self, k: int = 10) -> list[dict]:
             """The ``k`` best scored architectures by VKDNW_agg aggregated over everything scored:
@@ -203,7 +205,7 @@ if _Base is not None:
             if not self.history:
                 return []
             results = [metrics for _, metrics in self.history]
-            agg = _agg(results, self.components)
+            agg = population_fitness(results, self.components)
             order = np.argsort(-agg, kind="stable")[:k]
             return [{"arch": self.history[i][0], "vkdnw_agg": float(agg[i]), **self.history[i][1]} for i in order]
 

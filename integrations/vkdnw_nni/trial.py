@@ -100,16 +100,24 @@ def options_from_args(args) -> tuple[str, dict, object]:
     return args.space, kwargs, options
 
 
+def _score_sample(space: str, kwargs: dict, options, sample: dict) -> dict:
+    """The metric dict of one checked NNI sample, scored under the core's seeded protocol."""
+    from .evaluator import protocol_build, score_model
+    from .spaces import build_model, validate_sample
+
+    validate_sample(space, sample, **kwargs)
+    build = protocol_build(sample, lambda: build_model(space, sample, **kwargs), kwargs["num_labels"])
+    return score_model(build, options)
+
+
 def score_archs(space: str, kwargs: dict, options, archs: list[dict]) -> list[dict]:
     """Score each architecture; failures become ``{"arch", "error"}`` entries."""
-    from .evaluator import score_model
-    from .spaces import build_model, nb201_arch_str, validate_sample
+    from .spaces import nb201_arch_str
 
     entries = []
     for arch in archs:
         try:
-            validate_sample(space, arch, **kwargs)
-            metrics = score_model(build_model(space, arch, **kwargs), options)
+            metrics = _score_sample(space, kwargs, options, arch)
             entry = {"arch": arch, **metrics}
             if space == "nb201":
                 entry["arch_str"] = nb201_arch_str(arch)
@@ -149,11 +157,7 @@ def main(argv=None) -> int:
             "archs": entries,
         }
     else:
-        from .evaluator import score_model
-        from .spaces import build_model, validate_sample
-
-        validate_sample(space, params, **kwargs)
-        report = score_model(build_model(space, params, **kwargs), options)
+        report = _score_sample(space, kwargs, options, params)
         report["startup_seconds"] = startup
     nni.report_final_result(report)
     return 0

@@ -7,7 +7,6 @@ lazily, after the tuner has connected).
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Sequence
 
@@ -15,70 +14,32 @@ import numpy as np
 from nni import ClassArgsValidator
 from nni.algorithms.hpo.evolution_tuner import EvolutionTuner
 
-from ._constants import DEFAULT_COMPONENTS, NB201_DATASETS, SPACES
+from vkdnw_plugin.evolution import (
+    architecture_key,
+    check_budget,
+    mutate_one_choice,
+    tournament,
+    weakest,
+    within_budget,
+)
+from vkdnw_plugin.ranking import AGG_COMPONENTS
+from vkdnw_plugin.spaces.nb201 import DATASETS as NB201_DATASETS
+
+from ._constants import SPACES
 
 _logger = logging.getLogger(__name__)
 
 
-def arch_key(sample: dict) -> str:
-    """A stable string naming ``sample`` (sorted JSON)."""
-    import json
-
-    return json.dumps(sample, sort_keys=True)
-
-
-def _check_budget(min_mflops, max_mflops, prefix: str = "") -> None:
-    for name, value in (("min_mflops", min_mflops), ("max_mflops", max_mflops)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
-            raise ValueError(f"{prefix}{name}: expected a positive number of MFLOPs or null, got {value!r}")
-    if min_mflops is not None and max_mflops is not None and min_mflops > max_mflops:
-        raise ValueError(f"{prefix}min_mflops ({min_mflops}) is above max_mflops ({max_mflops})")
-
-
-def _within(mflops: float, min_mflops, max_mflops) -> bool:
-    return (max_mflops is None or mflops <= max_mflops) and (min_mflops is None or mflops >= min_mflops)
-
-
 def _present_components(results: Sequence[dict], components: Sequence[str]) -> list[str]:
     """Components some result actually reports; ``["default"]`` when none does (foreign evaluators)."""
-    present = []
-    for name in components:
-        keys = ("vkdnw_dim", "vkdnw_entropy") if name == "vkdnw" else (name,)
-        if any(all(r.get(k) is not None for k in keys) for r in results):
-            present.append(name)
-    return present or ["default"]
+    return [name for name in components if any(r.get(name) is not None for r in results)] or ["default"]
 
 
-def _agg(results: Sequence[dict], components: Sequence[str]) -> np.ndarray:
+def population_fitness(results: Sequence[dict], components: Sequence[str]) -> np.ndarray:
+    """VKDNW_agg of each metric dict inside ``results`` (higher is better), over the components they report."""
     from .ranking import population_agg  # scipy: imported only once results arrive
 
     return population_agg(results, _present_components(results, components))
-
-
-def _tournament(rng: np.random.RandomState, results: Sequence[dict], components, sample_size: int) -> int:
-    """Index of the parent: best VKDNW_agg (within the population) among ``sample_size`` random members."""
-    agg = _agg(results, components)
-    picks = rng.permutation(len(results))[: max(1, sample_size)]
-    return int(picks[np.argmax(agg[picks])])
-
-
-def _drop_worst(results: Sequence[dict], components) -> int:
-    """Index of the member with the lowest VKDNW_agg (the oldest among ties)."""
-    agg = _agg(results, components)
-    return int(np.flatnonzero(agg == agg.min())[0])
-
-
-def _one_choice_mutation(rng: np.random.RandomState, parent: dict, choices: dict[str, list]) -> dict:
-    """A copy of ``parent`` with exactly one label (among those with ≥2 values) set to another value."""
-    labels = [label for label, values in choices.items() if len(values) > 1]
-    if not labels:
-        raise ValueError("the search space has no choice with two or more values to mutate")
-    label = labels[rng.randint(len(labels))]
-    others = [v for v in choices[label] if v != parent[label]]
-    child = copy.copy(parent)
-    child[label] = others[rng.randint(len(others))]
-    return child
-
 
 
 TUNER_ARGS = {
@@ -121,13 +82,13 @@ def validate_tuner_args(args: dict, prefix: str = "classArgs.") -> dict:
             raise ValueError(f"{prefix}{name}: expected an integer >= {low}, got {value!r}")
     if args.get("sample_size", 1) > args.get("population_size", 64):
         raise ValueError(f"{prefix}sample_size: must not exceed population_size ({args.get('population_size', 64)})")
-    _check_budget(args.get("min_mflops"), args.get("max_mflops"), prefix)
+    check_budget(args.get("min_mflops"), args.get("max_mflops"), prefix)
     if args.get("optimize_mode", "maximize") != "maximize":
         raise ValueError(f"{prefix}optimize_mode: VKDNW is maximised; expected 'maximize', got {args['optimize_mode']!r}")
     seed = args.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ValueError(f"{prefix}seed: expected an integer or null, got {seed!r}")
-    components = args.get("components", DEFAULT_COMPONENTS)
+    components = args.get("components", AGG_COMPONENTS)
     if isinstance(components, str) or not components:
         raise ValueError(f"{prefix}components: expected a non-empty list of metric names, got {components!r}")
     return args
@@ -144,7 +105,7 @@ class VKDNWEvolutionTuner(EvolutionTuner):
     def __init__(self, space: str = "nb201", dataset: str | None = None, num_classes: int | None = None,
                  population_size: int = 64, sample_size: int = 1, archs_per_trial: int = 4,
                  max_mflops: float | None = None, min_mflops: float | None = None,
-                 flops_resolution: int | None = None, components: Sequence[str] = DEFAULT_COMPONENTS,
+                 flops_resolution: int | None = None, components: Sequence[str] = AGG_COMPONENTS,
                  seed: int | None = None, optimize_mode: str = "maximize"):
         validate_tuner_args({
             "space": space, "dataset": dataset, "num_classes": num_classes, "population_size": population_size,
@@ -191,7 +152,7 @@ class VKDNWEvolutionTuner(EvolutionTuner):
 
     # -------------------------------------------------------------- sampling
     def sample_mflops(self, sample: dict) -> float:
-        key = arch_key(sample)
+        key = architecture_key(sample)
         if key not in self.flops_cache:
             from .spaces import build_model, count_mflops
 
@@ -203,18 +164,19 @@ class VKDNWEvolutionTuner(EvolutionTuner):
         rng = self.random_state
         if len(self.population) < self.population_size:
             return {label: values[rng.randint(len(values))] for label, values in self.choices.items()}
-        parent = self.population[_tournament(rng, self.population, self.components, self.sample_size)]["arch"]
-        return _one_choice_mutation(rng, parent, self.choices)
+        fitness = population_fitness(self.population, self.components)
+        parent = self.population[tournament(rng, fitness, self.sample_size)]["arch"]
+        return mutate_one_choice(rng, parent, self.choices)
 
     def _next_arch(self, retries: int = 2000) -> dict | None:
         for _ in range(retries):
             sample = self._candidate()
-            key = arch_key(sample)
+            key = architecture_key(sample)  # one key per network: unused choices do not count
             if key in self.seen:
                 continue
             self.seen.add(key)
             if self.max_mflops is not None or self.min_mflops is not None:
-                if not _within(self.sample_mflops(sample), self.min_mflops, self.max_mflops):
+                if not within_budget(self.sample_mflops(sample), self.min_mflops, self.max_mflops):
                     self.rejected_over_budget += 1
                     continue
             return sample
@@ -265,7 +227,7 @@ class VKDNWEvolutionTuner(EvolutionTuner):
             self.history.append(entry)
             self.population.append(entry)
         while len(self.population) > self.population_size:
-            del self.population[_drop_worst(self.population, self.components)]
+            del self.population[weakest(population_fitness(self.population, self.components))]
 
     def trial_end(self, parameter_id, success, **kwargs):
         self.num_running_trials -= 1
@@ -281,7 +243,7 @@ class VKDNWEvolutionTuner(EvolutionTuner):
             if isinstance(value, dict):
                 self.receive_trial_result(None, params, value)
                 for arch in params.get("archs", [params]):
-                    self.seen.add(arch_key(arch))
+                    self.seen.add(architecture_key(arch))
 
 
 TUNER_META = {

@@ -61,7 +61,7 @@ from . import (  # noqa: E402,F401  (registration side effects)
     zico,
 )
 from ._context import ProxyContext
-from ._registry import ProxySpec, get_proxy, list_proxies, register_proxy
+from ._registry import ProxySpec, canonical_name, get_proxy, list_aliases, list_proxies, register_proxy
 
 NASLIB_PROXIES = (
     "epe_nas",
@@ -83,8 +83,10 @@ __all__ = [
     "NASLIB_PROXIES",
     "ProxyContext",
     "ProxySpec",
+    "canonical_name",
     "compute_proxies",
     "get_proxy",
+    "list_aliases",
     "list_proxies",
     "register_proxy",
 ]
@@ -103,7 +105,7 @@ def compute_proxies(
 ) -> dict[str, float]:
     """Score ``model`` on one batch ``inputs`` with every proxy in ``names`` (default: all).
 
-    Returns ``{name: float}`` in the order of ``names``. Work is shared (see module docstring).
+    Returns ``{name: float}`` in the order of ``names``, keyed by the names as given (aliases too). Work is shared (see module docstring).
     A proxy that raises or returns a non-finite value gives ``nan`` and a ``RuntimeWarning``
     naming it; the others are still computed. An unknown name raises ``ValueError`` before any
     work. ``feature_modules``: submodules (or their qualified names) whose outputs the AZ-NAS
@@ -125,7 +127,7 @@ def compute_proxies(
     except Exception:  # noqa: BLE001 - a failing shared pass is retried per proxy below
         ctx.clear()
     results: dict[str, float] = {}
-    for spec in specs:
+    for name, spec in zip(names, specs):
         try:
             value = float(spec.fn(model, inputs, targets, context=ctx))
         except Exception as exc:  # noqa: BLE001 - one proxy's failure must not stop the others
@@ -137,6 +139,6 @@ def compute_proxies(
                 message = f"proxy {spec.name!r} returned {value}; reporting nan"
                 warnings.warn(message, RuntimeWarning, stacklevel=2)
                 value = math.nan
-        results[spec.name] = value
+        results[name] = value
     ctx.clear()
     return results

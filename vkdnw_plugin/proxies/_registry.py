@@ -1,4 +1,6 @@
-"""The proxy registry (timm-style): ``@register_proxy`` stores a :class:`ProxySpec` per name."""
+"""The proxy registry (timm-style): ``@register_proxy`` stores a :class:`ProxySpec` per name, and
+``aliases`` give a proxy further names (``vkdnw_entropy`` is ``vkdnw``), so that each name means one
+quantity at every door (the core, NASLib's ``ZeroCost``, the NNI trial)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["ProxySpec", "register_proxy", "list_proxies", "get_proxy"]
+__all__ = ["ProxySpec", "canonical_name", "get_proxy", "list_aliases", "list_proxies", "register_proxy"]
 
 
 @dataclass(frozen=True)
@@ -24,9 +26,11 @@ class ProxySpec:
     needs_labels: bool = False
     doc: str = ""
     requires: tuple[str, ...] = field(default=())
+    aliases: tuple[str, ...] = field(default=())
 
 
 _REGISTRY: dict[str, ProxySpec] = {}
+_ALIASES: dict[str, str] = {}  # alias -> registered name
 
 
 def register_proxy(
@@ -34,14 +38,17 @@ def register_proxy(
     higher_is_better: bool = True,
     needs_labels: bool = False,
     requires: tuple[str, ...] = (),
+    aliases: tuple[str, ...] = (),
 ):
-    """Decorator registering ``fn`` as proxy ``name``; the docstring of its module (which cites the
-    paper and says what the proxy measures), else of ``fn``, becomes ``ProxySpec.doc``.
-    Registering a name twice raises ``ValueError``."""
+    """Decorator registering ``fn`` as proxy ``name`` (and under each of ``aliases``); the docstring
+    of its module (which cites the paper and says what the proxy measures), else of ``fn``, becomes
+    ``ProxySpec.doc``. Registering a name or alias twice raises ``ValueError``."""
 
     def decorate(fn: Callable) -> Callable:
-        if name in _REGISTRY:
-            raise ValueError(f"proxy {name!r} is already registered (by {_REGISTRY[name].fn.__module__})")
+        for new in (name, *aliases):
+            if new in _REGISTRY or new in _ALIASES:
+                owner = _REGISTRY[canonical_name(new)].fn.__module__
+                raise ValueError(f"proxy {new!r} is already registered (by {owner})")
         module = inspect.getmodule(fn)
         module_doc = inspect.getdoc(module) if module is not None and module.__name__ != "__main__" else None
         doc = module_doc or inspect.getdoc(fn) or ""
@@ -52,20 +59,36 @@ def register_proxy(
             needs_labels=needs_labels,
             doc=doc,
             requires=tuple(requires),
+            aliases=tuple(aliases),
         )
+        _ALIASES.update(dict.fromkeys(aliases, name))
         return fn
 
     return decorate
 
 
 def list_proxies() -> list[str]:
-    """Names of all registered proxies, sorted."""
+    """Registered names of all proxies (aliases not included), sorted."""
     return sorted(_REGISTRY)
 
 
+def list_aliases() -> dict[str, str]:
+    """``{alias: registered name}`` of every alias, sorted by alias."""
+    return dict(sorted(_ALIASES.items()))
+
+
+def canonical_name(name: str) -> str:
+    """The registered name behind ``name`` (itself, or the proxy it is an alias of); ``ValueError``
+    listing the known names otherwise."""
+    if name in _REGISTRY:
+        return name
+    if name in _ALIASES:
+        return _ALIASES[name]
+    known = sorted([*_REGISTRY, *_ALIASES])
+    raise ValueError(f"unknown proxy {name!r}; expected one of {', '.join(known)}")
+
+
 def get_proxy(name: str) -> ProxySpec:
-    """The :class:`ProxySpec` of ``name``; ``ValueError`` listing the registered names otherwise."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown proxy {name!r}; expected one of {', '.join(list_proxies())}") from None
+    """The :class:`ProxySpec` of ``name`` (a registered name or an alias); ``ValueError`` listing the
+    known names otherwise."""
+    return _REGISTRY[canonical_name(name)]

@@ -11,7 +11,7 @@ from torch import nn
 from ._registry import register_proxy
 
 
-@register_proxy("n_layers", higher_is_better=True)
+@register_proxy("n_layers", higher_is_better=True, aliases=("vkdnw_dim",))
 def n_layers(model: nn.Module, inputs=None, targets=None, *, context=None) -> float:
     """Number of trainable parameter tensors."""
     return float(sum(1 for p in model.parameters() if p.requires_grad))

@@ -1,4 +1,4 @@
-"""VKDNW (Týbl & Neumann, CVPR 2025): entropy of the nine normalised deciles of the eigenvalues of
+"""VKDNW (Týbl & Neumann, CVPR 2025), also named ``vkdnw_entropy``: entropy of the nine normalised deciles of the eigenvalues of
 the empirical Fisher information of one weight from each of the first 128 parameter tensors —
 how evenly an untrained network spreads information over its weights. Reference mode (the
 authors' matrix) by default; ``compute_proxies(..., vkdnw_options={"mode": "exact", "direction":
@@ -23,7 +23,7 @@ def _result(context):
 register_artefact("vkdnw", _result)
 
 
-@register_proxy("vkdnw", higher_is_better=True, requires=("vkdnw",))
+@register_proxy("vkdnw", higher_is_better=True, requires=("vkdnw",), aliases=("vkdnw_entropy",))
 def vkdnw(model, inputs, targets=None, *, context=None) -> float:
     """VKDNW entropy (NaN for an invalid network)."""
     return ensure_context(model, inputs, targets, context).get("vkdnw").entropy

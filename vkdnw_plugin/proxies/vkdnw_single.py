@@ -1,13 +1,11 @@
 """VKDNW_single (Týbl & Neumann, CVPR 2025): networks ordered by (number of parameter tensors,
-VKDNW entropy), lexicographically — reported as the scalar dim + entropy / (2 ln 9), which orders
-exactly the same way (:func:`vkdnw_plugin.ranking.single_key`).
+VKDNW entropy), lexicographically — reported as the scalar dim + entropy / (2 ln q) for q quantiles,
+which orders exactly the same way (:func:`vkdnw_plugin.ranking.single_value`).
 """
 
 from __future__ import annotations
 
-import math
-
-from ..ranking import single_key
+from ..ranking import single_value
 from . import vkdnw as _vkdnw  # noqa: F401  (registers the "vkdnw" artefact)
 from ._context import ensure_context
 from ._registry import register_proxy
@@ -15,6 +13,5 @@ from ._registry import register_proxy
 
 @register_proxy("vkdnw_single", higher_is_better=True, requires=("vkdnw",))
 def vkdnw_single(model, inputs, targets=None, *, context=None) -> float:
-    """dim + entropy / (2 ln 9); NaN for an invalid network."""
-    result = ensure_context(model, inputs, targets, context).get("vkdnw")
-    return single_key(result.dim, result.entropy) if result.valid else math.nan
+    """dim + entropy / (2 ln q); NaN for an invalid network."""
+    return single_value(ensure_context(model, inputs, targets, context).get("vkdnw"))
