@@ -30,7 +30,7 @@ def main():
 
     strategy = VKDNWAggEvolution(population_size=args.population, max_mflops=args.max_mflops, flops_resolution=224, seed=args.seed)
     evaluator = vkdnw_evaluator(batch_size=args.batch, resolution=args.resolution, flops_resolution=224,
-                                tensor_policy="random", n_quantiles=11)  # fmt: skip
+                                tensor_policy="random", n_quantiles=11, mode="exact")  # fmt: skip
     run_local_search(ProxylessNAS(num_labels=args.classes), evaluator, strategy, args.trials)
 
     flops = [metrics["flops"] for _, metrics in strategy.history]

@@ -25,7 +25,16 @@ def test_score_json_matches_a_seeded_direct_computation(capsys):
     expected = vkdnw_score(model, inputs, mode="exact")
     run = report["runs"][0]
     assert run["entropy"] == pytest.approx(expected.entropy, abs=1e-9) and run["dim"] == expected.dim
-    assert report["mean"]["score"] == pytest.approx(expected.score, abs=1e-9)
+    assert report["mean"]["exact"]["score"] == pytest.approx(expected.score, abs=1e-9)
+
+
+def test_score_takes_both_modes_like_evaluate(capsys):
+    """`--mode reference,exact` (evaluate's syntax) scores both Fisher modes from one Jacobian."""
+    assert main(["score", "--arch", "(4, 3, 3, 0, 0, 0)", "--seeds", "0", "1", "--batch", "4", "--mode", "reference,exact",
+                 "--json"]) == 0  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    assert [(r["seed"], r["mode"]) for r in report["runs"]] == [(0, "reference"), (0, "exact"), (1, "reference"), (1, "exact")]
+    assert set(report["mean"]) == {"reference", "exact"}
 
 
 @pytest.mark.parametrize(
@@ -36,6 +45,9 @@ def test_score_json_matches_a_seeded_direct_computation(capsys):
         (["--arch", "0", "--dataset", "mnist"], "mnist"),
         (["--arch", "0", "--device", "cuda"] if not torch.cuda.is_available() else ["--arch", "0", "--batch", "0"], "--"),
         (["--space", "nas-bench-macro", "--arch", "0123"], "0123"),
+        (["--arch", "0", "--direction", "sideways"], "--direction sideways"),
+        (["--arch", "0", "--mode", "bogus"], "--mode bogus"),
+        (["--arch", "0", "--n-quantiles", "10"], "--n-quantiles 10"),
     ],
 )
 def test_bad_input_is_one_line_with_exit_2(args, words):

@@ -169,6 +169,29 @@ def test_config_errors_name_the_key(tmp_path):
 
 
 @needs_table
+def test_overrides_of_null_and_list_keys_and_unknown_keys(tmp_path, capsys):
+    from vkdnw_naslib.cli import main
+
+    from vkdnw_plugin.paths import nb201_table_path
+
+    cfg = CONFIGS / "naslib_compare.yaml"
+    config = load_config(cfg, ["nb201_table", str(nb201_table_path()), "ndcg_k", "10", "predictors", "vkdnw",
+                               "vkdnw.mode", "exact", "out_dir", str(tmp_path)])  # nb201_table ships as null
+    assert (config.nb201_table, config.ndcg_k, config.predictors) == (str(nb201_table_path()), [10], ["vkdnw"])
+    assert config.vkdnw.mode == "exact" and config.vkdnw.init == "protocol"  # the file's other vkdnw keys stay
+    for key in ("bogus_key", "vkdnw.bogus", "search.epochz"):
+        with pytest.raises(ConfigError, match=f"^{key}: unknown key"):
+            load_config(cfg, [key, "3", "out_dir", str(tmp_path)])
+    bad_file = tmp_path / "bad.yaml"
+    bad_file.write_text(cfg.read_text() + "tset_size: 5\n")
+    with pytest.raises(ConfigError, match="^tset_size: unknown key in"):
+        load_config(bad_file)
+    assert main(["zc", "--config-file", str(CONFIGS / "naslib_zc_vkdnw.yaml"), "bogus_key", "3"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("vkdnw-naslib zc: error: bogus_key: unknown key") and "\n" not in error
+
+
+@needs_table
 def test_zc_runner_end_to_end(tmp_path, capsys):
     from vkdnw_naslib.cli import main
 
@@ -201,6 +224,17 @@ def test_compare_table_small(tmp_path):
         assert row["kt"] == pytest.approx(row["naslib_kendalltau"], abs=1e-12)
         assert row["seconds_per_arch"] > 0
     assert (Path(config.save) / "compare_table.md").is_file()
+
+
+@needs_table
+def test_compare_cli_prints_its_table_once(tmp_path, capfd):
+    from vkdnw_naslib.cli import main
+
+    args = ["compare", "--config-file", str(CONFIGS / "naslib_compare.yaml"), "--quiet", "test_size", "3",
+            "batch_size", "4", "predictors", "flops", "out_dir", str(tmp_path)]
+    assert main(args) == 0
+    out, err = capfd.readouterr()
+    assert (out + err).count("| predictor | KT |") == 1
 
 
 @needs_table

@@ -234,7 +234,7 @@ def test_check_config_names_the_field(tmp_path):
     from vkdnw_nni.cli import ConfigError, check_config
 
     configs = Path(__file__).resolve().parents[1] / "configs"
-    for name in ("vkdnw_nb201.yml", "vkdnw_mbv2.yml"):
+    for name in ("vkdnw_nb201.yml", "vkdnw_mbv2.yml", "vkdnw_mbv2_small.yml"):
         check_config(configs / name)
     shutil.copy(configs / "vkdnw_nb201_space.json", tmp_path)
     text = (configs / "vkdnw_nb201.yml").read_text()

@@ -27,10 +27,14 @@ from .options import (
 )
 from .ranking import AGG_COMPONENTS
 from .scoring import SPACES, check_space_dataset, network, score_architecture, space_options
-from .vkdnw import DIRECTIONS, MODES, N_QUANTILES, TENSOR_POLICIES
+from .vkdnw import check_vkdnw_options
 
 # Command-line flags of the API parameters that are spelled differently (see OptionError.cli_message).
 FLAGS = {"modes": "--mode", "n_boot": "--bootstrap", "subset": "--archs", "seed": "--sample-seed"}
+# One syntax for seeds and modes in every command (vkdnw score|evaluate; the NNI trial and NASLib configs
+# take one seed and one mode per run).
+SEEDS_HELP = "network init/input seeds: integers, A..B or a,b,c"
+MODE_HELP = "Fisher matrix: reference (the authors' code), exact (the paper's formula) or reference,exact (one shared Jacobian)"
 THREADS_HELP = (
     "torch threads per process; workers x threads above the CPU cores is allowed with a warning. On a 2-core machine "
     "shared with other work one thread scored NB201 networks 3-8x faster than two (two were faster only when it was idle)"
@@ -56,37 +60,54 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 def cmd_score(args) -> int:
     seeds = parse_seeds(",".join(args.seeds))
+    modes = _modes(args.mode)
     check_count("batch", args.batch)
     device = torch.device(check_device(args.device))
     net = network(args.space, args.arch, args.dataset)
-    options = space_options(args.space, tensor_policy=args.tensor_policy, n_quantiles=args.quantiles, direction=args.direction)
+    options = space_options(args.space, n_tensors=args.n_tensors, tensor_policy=args.tensor_policy,
+                            n_quantiles=args.quantiles, direction=args.direction)
     use_threads(args.threads)
     if not args.json:
-        print(f"{net.arch}  {args.dataset}  mode={args.mode}  batch={args.batch}  {len(seeds)} seed(s), {args.threads} thread(s)")
+        print(f"{net.arch}  {args.dataset}  mode={','.join(modes)}  batch={args.batch}  {len(seeds)} seed(s), "
+              f"{args.threads} thread(s)")  # fmt: skip
         print(SCORE_LEGEND)
-        print(f"{'seed':>6} {'entropy':>10} {'dim':>6} {'score':>12} {'seconds':>8}  note", flush=True)
+        print(f"{'seed':>6} {'mode':>9} {'entropy':>10} {'dim':>6} {'score':>12} {'seconds':>8}  note", flush=True)
     runs = []
     for seed in seeds:
-        result = score_architecture(args.space, net.arch, dataset=args.dataset, seed=seed, batch=args.batch,
-                                    modes=(args.mode,), device=device, **options)[args.mode]  # fmt: skip
-        runs.append(
-            {"seed": seed, "entropy": result.entropy, "dim": result.dim, "score": result.score,
-             "valid": result.valid, "reason": result.reason, "seconds": round(result.seconds, 3)}
-        )  # fmt: skip
-        if not args.json:
-            r = runs[-1]
-            print(f"{seed:>6} {r['entropy']:>10.6f} {r['dim']:>6} {r['score']:>12.6f} {r['seconds']:>8.2f}  {r['reason']}", flush=True)
-    valid = [r for r in runs if r["valid"]]
-    mean = {
-        key: statistics.fmean(r[key] for r in valid) if valid else float("nan") for key in ("entropy", "dim", "score")
-    }
+        results = score_architecture(args.space, net.arch, dataset=args.dataset, seed=seed, batch=args.batch,
+                                     modes=modes, device=device, **options)  # fmt: skip
+        for mode, result in results.items():
+            runs.append(
+                {"seed": seed, "mode": mode, "entropy": result.entropy, "dim": result.dim, "score": result.score,
+                 "valid": result.valid, "reason": result.reason, "seconds": round(result.seconds, 3)}
+            )  # fmt: skip
+            if not args.json:
+                r = runs[-1]
+                print(f"{seed:>6} {mode:>9} {r['entropy']:>10.6f} {r['dim']:>6} {r['score']:>12.6f} {r['seconds']:>8.2f}  "
+                      f"{r['reason']}", flush=True)  # fmt: skip
+    means = {}
+    for mode in modes:
+        valid = [r for r in runs if r["valid"] and r["mode"] == mode]
+        means[mode] = {key: statistics.fmean(r[key] for r in valid) if valid else float("nan")
+                       for key in ("entropy", "dim", "score")}  # fmt: skip
     if args.json:
-        report = {"space": args.space, "arch": net.arch, "dataset": args.dataset, "mode": args.mode, "batch": args.batch,
-                  **options, "runs": runs, "mean": mean}  # fmt: skip
+        report = {"space": args.space, "arch": net.arch, "dataset": args.dataset, "modes": list(modes), "batch": args.batch,
+                  **options, "runs": runs, "mean": means}  # fmt: skip
         print(json.dumps(report, indent=2))
-    elif len(runs) > 1:
-        print(f"{'mean':>6} {mean['entropy']:>10.6f} {mean['dim']:>6.0f} {mean['score']:>12.6f}")
+    elif len(seeds) > 1:
+        for mode, mean in means.items():
+            print(f"{'mean':>6} {mode:>9} {mean['entropy']:>10.6f} {mean['dim']:>6.0f} {mean['score']:>12.6f}")
     return 0
+
+
+def _modes(text: str) -> tuple[str, ...]:
+    """``--mode`` of every command: ``reference``, ``exact`` or ``reference,exact`` (one shared Jacobian)."""
+    modes = tuple(_names(text))
+    if not modes:
+        raise OptionError("modes", text, "no mode given; expected reference, exact or reference,exact")
+    for mode in modes:
+        check_vkdnw_options({"mode": mode})
+    return modes
 
 
 def _names(text: str) -> list[str]:
@@ -100,7 +121,7 @@ def cmd_evaluate(args) -> int:
     from .groundtruth import ground_truth
     from .report import ndcg_label
 
-    seeds = parse_seeds(args.seeds)
+    seeds = parse_seeds(",".join(args.seeds))
     check_space_dataset(args.space, args.dataset)
     accuracy = ground_truth(args.space, args.dataset, args.archs, seed=args.sample_seed, path=args.table)
     if args.import_scores and args.space != "nb201":
@@ -109,10 +130,10 @@ def cmd_evaluate(args) -> int:
     for source in args.import_scores or []:
         imported.update(import_scores(source, args.dataset))
     config = EvaluateConfig(
-        dataset=args.dataset, proxies=_names(args.proxies), archs=list(accuracy.index), seeds=seeds, modes=_names(args.mode),
+        dataset=args.dataset, proxies=_names(args.proxies), archs=list(accuracy.index), seeds=seeds, modes=_modes(args.mode),
         batch=args.batch, workers=args.workers, threads=args.threads, space=args.space, imported=imported,
         agg_components=tuple(_names(args.agg_components)), scheduler=args.scheduler, direction=args.direction,
-        device=args.device,
+        device=args.device, n_tensors=args.n_tensors, tensor_policy=args.tensor_policy, n_quantiles=args.quantiles,
     )  # fmt: skip
     cache = ResultCache(args.cache)
     try:
@@ -197,6 +218,14 @@ def console(prog: str):
         logger.setLevel(level)
 
 
+def _add_vkdnw_options(parser: argparse.ArgumentParser) -> None:
+    """The VKDNW sampling options, spelled as in the NNI trial and NASLib's ``vkdnw:`` section."""
+    parser.add_argument("--n-tensors", type=int, help="parameter tensors sampled; default 128 (the authors')")
+    parser.add_argument("--tensor-policy", help="first or random; default: first (nb201), random (nas-bench-macro)")
+    parser.add_argument("--n-quantiles", "--quantiles", dest="quantiles", type=int,
+                        help="9 or 11; default: 9 (nb201), 11 (nas-bench-macro)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .evaluate_config import ARCH_FEATURES, available_proxies
 
@@ -209,14 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--space", choices=SPACES, default="nb201", help="search space")
     score.add_argument("--arch", required=True, help="NB201 arch string, index (0..15624) or NASLib tuple; NAS-Bench-Macro code")
     score.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or ImageNet16-120")
-    score.add_argument("--seeds", nargs="+", default=["0"], help="network init/input seeds: integers, A..B or a,b,c")
-    score.add_argument("--mode", choices=MODES, default="reference", help="Fisher matrix: the authors' code or the paper's formula")
+    score.add_argument("--seeds", nargs="+", default=["0"], help=SEEDS_HELP)
+    score.add_argument("--mode", default="reference", help=MODE_HELP)
     score.add_argument("--batch", type=int, default=64, help="random inputs per network")
     score.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     score.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=THREADS_HELP)
-    score.add_argument("--tensor-policy", choices=TENSOR_POLICIES, help="default: first (nb201), random (nas-bench-macro)")
-    score.add_argument("--quantiles", type=int, choices=N_QUANTILES, help="default: 9 (nb201), 11 (nas-bench-macro)")
-    score.add_argument("--direction", choices=DIRECTIONS, default="auto",
+    _add_vkdnw_options(score)
+    score.add_argument("--direction", default="auto",
                        help="Jacobian direction: reverse (1 + K backward passes, K = classes or head width), forward (one "
                             "pass per sampled tensor) or auto (the cheaper)")  # fmt: skip
     score.add_argument("--json", action="store_true", help="print one JSON document")
@@ -232,8 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--archs", default="sample:100", help="nb201: all, unique, sample:N (seeded, from the unique set), "
                     "sample:N@all; nas-bench-macro: all, sample:N")  # fmt: skip
     ev.add_argument("--sample-seed", type=int, default=0, help="seed of sample:N (0 or more)")
-    ev.add_argument("--seeds", default="0", help="network init/input seeds: A..B or a,b,c (scores are averaged)")
-    ev.add_argument("--mode", default="reference", help="reference, exact or reference,exact (shares one Jacobian)")
+    ev.add_argument("--seeds", nargs="+", default=["0"], help=f"{SEEDS_HELP} (scores are averaged)")
+    ev.add_argument("--mode", default="reference", help=MODE_HELP)
     ev.add_argument("--batch", type=int, default=64, help="random inputs per network")
     ev.add_argument("--workers", type=int, default=1, help="worker processes (each with --threads torch threads)")
     ev.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=THREADS_HELP)
@@ -242,7 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--cache", default="vkdnw_cache.sqlite", help="SQLite cache, in an existing folder: results are written as "
                     "they complete, and a rerun of the same command resumes from it")  # fmt: skip
     ev.add_argument("--out", default="vkdnw_eval", help="output folder (created)")
-    ev.add_argument("--direction", choices=DIRECTIONS, default="auto", help="VKDNW Jacobian direction (see vkdnw score)")
+    ev.add_argument("--direction", default="auto", help="VKDNW Jacobian direction: auto, reverse or forward (see vkdnw score)")
+    _add_vkdnw_options(ev)
     ev.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (each worker scores there)")
     ev.add_argument("--table", help="ground truth: NB201 table csv (default: $VKDNW_NB201_TABLE or the shared copy) or "
                     "NAS-Bench-Macro json (default: the shared copy)")  # fmt: skip

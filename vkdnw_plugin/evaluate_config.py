@@ -52,6 +52,9 @@ class EvaluateConfig:
     scheduler: str | None = None  # Dask: tcp://HOST:PORT or local:N; None: local worker processes
     direction: str = "auto"  # Jacobian direction of the VKDNW engine
     device: str = "cpu"  # where each network is scored: cpu, cuda, cuda:N
+    n_tensors: int | None = None  # VKDNW's sampled tensors, policy and quantiles; None: the space's (the authors')
+    tensor_policy: str | None = None
+    n_quantiles: int | None = None
 
     def __post_init__(self):
         check_space_dataset(self.space, self.dataset)
@@ -69,8 +72,9 @@ class EvaluateConfig:
         self._check_agg_components()
 
     def vkdnw_options(self) -> dict:
-        """Keywords of the VKDNW engine: the space's defaults and ``direction``."""
-        return space_options(self.space, direction=self.direction)
+        """Keywords of the VKDNW engine: the space's defaults overridden by the options given."""
+        return space_options(self.space, direction=self.direction, n_tensors=self.n_tensors,
+                             tensor_policy=self.tensor_policy, n_quantiles=self.n_quantiles)
 
     def cache_options(self) -> dict:
         """Every scoring option besides the cache's own key columns that changes a score: the VKDNW

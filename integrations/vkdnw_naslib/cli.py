@@ -58,12 +58,12 @@ def _run(args) -> int:
         try:
             check_workers_threads(1, args.threads)
         except OptionError as exc:
-            print(f"vkdnw-naslib: {exc.cli_message()}", file=sys.stderr)
+            print(f"vkdnw-naslib {args.command}: error: {exc.cli_message()}", file=sys.stderr)
             return 2
     try:
         import vkdnw_naslib  # noqa: F401  (imports NASLib, registers the measures)
     except ImportError as exc:
-        print(f"vkdnw-naslib: {exc}", file=sys.stderr)
+        print(f"vkdnw-naslib {args.command}: error: {exc}", file=sys.stderr)
         return 2
     from .config import ConfigError, load_config
     from .predictor import predictor_names
@@ -92,11 +92,8 @@ def _run(args) -> int:
 
             result = run_search(config, fitness=args.fitness, optimizer=args.optimizer)
             print(json.dumps(result, indent=1))
-    except ConfigError as exc:
-        print(f"vkdnw-naslib: config error: {exc}", file=sys.stderr)
-        return 2
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"vkdnw-naslib: {exc}", file=sys.stderr)
+    except (ConfigError, ValueError, FileNotFoundError) as exc:
+        print(f"vkdnw-naslib {args.command}: error: {exc}", file=sys.stderr)
         return 2
     return 0
 

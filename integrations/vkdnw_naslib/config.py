@@ -48,36 +48,94 @@ class ConfigError(ValueError):
     """A bad config value; the message names the key."""
 
 
+# Every key a vkdnw-naslib config may hold: NASLib's zc keys, ours, and the sections' keys.
+NASLIB_KEYS = ("config_type", "out_dir", "search_space", "dataset", "predictor", "test_size", "batch_size", "seed",
+               "cutout", "cutout_length", "cutout_prob", "train_portion")
+OUR_KEYS = (*DEFAULTS, "predictors", "search")
+SEARCH_KEYS = ("optimizer", "fitness", "epochs", "population_size", "sample_size", "fidelity")
+LIST_KEYS = ("ndcg_k", "predictors")  # a scalar given here is a one-element list
+
+
+def _section_keys(section: str) -> tuple[str, ...]:
+    if section == "search":
+        return SEARCH_KEYS
+    from .measures import VKDNWOptions
+
+    return tuple(VKDNWOptions.__dataclass_fields__)
+
+
+def _check_key(key: str, where: str) -> None:
+    """``ConfigError`` naming ``key`` unless it is a known top-level or ``vkdnw.``/``search.`` key."""
+    section, _, sub = key.partition(".")
+    if not sub:
+        if key not in (*NASLIB_KEYS, *OUR_KEYS):
+            raise ConfigError(f"{key}: unknown key {where}; expected one of {', '.join((*NASLIB_KEYS, *OUR_KEYS))}")
+    elif section not in ("vkdnw", "search") or sub not in _section_keys(section):
+        known = ", ".join(f"{section}.{k}" for k in _section_keys(section)) if section in ("vkdnw", "search") else \
+            "vkdnw.* and search.* keys"
+        raise ConfigError(f"{key}: unknown key {where}; expected one of {known}")
+
+
+def apply_overrides(raw: dict, overrides) -> dict:
+    """``raw`` (a config mapping) with NASLib-style ``["key", "value", ...]`` overrides applied: values
+    are read as YAML (``10``, ``null``, ``[10, 100]``, ``vkdnw``), dotted keys set a ``vkdnw.`` or
+    ``search.`` entry, a scalar given for a list key becomes a one-element list, and an unknown key or
+    an odd list raises :class:`ConfigError` naming it."""
+    import yaml
+
+    overrides = list(overrides)
+    if len(overrides) % 2:
+        raise ConfigError(f"overrides must be 'key value' pairs, got an odd list: {' '.join(map(str, overrides))}")
+    merged = {key: dict(value) if isinstance(value, dict) else value for key, value in raw.items()}
+    for key, text in zip(overrides[::2], overrides[1::2]):
+        _check_key(key, "in the command-line overrides")
+        try:
+            value = yaml.safe_load(str(text))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{key}: cannot read the value {text!r} ({' '.join(str(exc).split())})") from None
+        if key in LIST_KEYS and not isinstance(value, list):
+            value = [value]
+        section, _, sub = key.partition(".")
+        if sub:
+            if not isinstance(merged.get(section) or {}, dict):
+                raise ConfigError(f"{section}: expected a mapping, got {merged[section]!r}")
+            merged[section] = {**(merged.get(section) or {}), sub: value}
+        else:
+            merged[key] = value
+    return merged
+
+
 def load_config(path, overrides=(), predictor: str | None = None, threads: int | None = None):
-    """NASLib ``CfgNode`` from ``path`` through NASLib's ``get_config_from_args`` (zc type), with
-    ``overrides`` (``["key", "value", ...]``) applied, our defaults filled in, ``num_threads`` set to
-    ``threads`` when given, and checked."""
+    """NASLib ``CfgNode`` of the YAML file ``path`` with ``overrides`` (``["key", "value", ...]``, see
+    :func:`apply_overrides`) applied, our defaults filled in, ``num_threads`` set to ``threads`` when
+    given, built by NASLib's ``get_config_from_args`` (zc type) and checked. Unknown keys, in the file
+    or the overrides, raise :class:`ConfigError` naming them."""
+    import yaml
     from naslib import utils
 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"--config-file: no such file {path}")
-    overrides = list(overrides)
-    if len(overrides) % 2:
-        raise ConfigError(f"overrides must be 'key value' pairs, got an odd list: {overrides}")
-    import yaml
-
     with open(path) as f:
         raw = yaml.safe_load(f) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of config keys, got {type(raw).__name__}")
+    for key, value in raw.items():
+        _check_key(key, f"in {path}")
+        if key in ("vkdnw", "search") and isinstance(value, dict):
+            for sub in value:
+                _check_key(f"{key}.{sub}", f"in {path}")
     for key in ("config_type", "out_dir", "search_space", "dataset", "predictor", "seed"):
         if key not in raw:
             raise ConfigError(f"{key}: missing from {path} (NASLib zc configs need it)")
-    args = ["--config-file", str(path), *overrides]
+    merged = apply_overrides(raw, overrides)
     if predictor is not None:
-        args += ["predictor", predictor]
-    try:
-        config = utils.get_config_from_args(args=utils.parse_args(args=args), config_type="zc")
-    except KeyError as exc:
-        raise ConfigError(f"{exc.args[0]}: unknown key in the command-line overrides") from None
-    except (ValueError, TypeError, SyntaxError, NameError) as exc:
-        raise ConfigError(f"overrides {overrides}: {exc}") from None
+        merged["predictor"] = predictor
+    with tempfile.TemporaryDirectory() as folder:
+        merged_path = Path(folder) / path.name
+        merged_path.write_text(yaml.safe_dump(merged, sort_keys=False))
+        config = utils.get_config_from_args(args=utils.parse_args(args=["--config-file", str(merged_path)]),
+                                            config_type="zc")
     config.set_new_allowed(True)
     for key, value in DEFAULTS.items():
         if key not in config:

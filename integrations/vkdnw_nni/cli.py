@@ -145,8 +145,8 @@ def _run(parser: argparse.ArgumentParser, args, rest: list[str]) -> int:
         try:
             check_config(args.config)
         except ConfigError as exc:
-            print(f"ERROR: {exc}", file=sys.stderr)
-            return 1
+            print(f"vkdnw-nni {args.command}: error: {exc}", file=sys.stderr)
+            return 2
         if args.command == "check":
             print(f"{args.config}: OK")
             return 0

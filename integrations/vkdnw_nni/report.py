@@ -139,8 +139,8 @@ def main(argv=None) -> int:
     try:
         database = find_database(args.experiment_id, args.experiment_dir)
     except FileNotFoundError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
-        return 1
+        print(f"vkdnw-nni report: error: {exc}", file=sys.stderr)
+        return 2
     rows, summary = load_results(database)
     ranked = rank_rows(rows, dataset=args.dataset)
     print(f"experiment {args.experiment_id}: {summary['scored_archs']} architectures scored in {summary['trials']} "

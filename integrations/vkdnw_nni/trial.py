@@ -10,7 +10,8 @@ The trial asks NNI for its parameters and scores every architecture in them:
 * a plain sample ``{label: value, ...}`` (from NNI's built-in tuners, e.g. ``Random``): reports the
   flat metric dict of :func:`~vkdnw_nni.evaluator.score_model` (a crash fails the trial).
 
-Every option is checked before scoring; a bad value exits with ``ERROR: <option>: ...`` (status 2).
+Every option is checked before scoring; a bad value exits with ``python -m vkdnw_nni.trial: error: --<option> ...``
+(status 2), the format of every vkdnw command.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 import traceback
 
 _STARTED = time.time()
+PROG = "python -m vkdnw_nni.trial"
 
 
 def _process_age() -> float:
@@ -38,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     from vkdnw_plugin.cli import THREADS_HELP, HelpFormatter
     from vkdnw_plugin.options import DEFAULT_THREADS
 
-    parser = argparse.ArgumentParser(prog="python -m vkdnw_nni.trial", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
                                      formatter_class=HelpFormatter)  # fmt: skip
     parser.add_argument("--space", default="nb201", help="nb201 | proxylessnas")
     parser.add_argument("--dataset", default=None, help="NB201 dataset: cifar10 | cifar100 | ImageNet16-120")
@@ -47,13 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--resolution", type=int, default=None, help="scoring resolution (default: the space's)")
     parser.add_argument("--flops-resolution", type=int, default=None, help="resolution for FLOPs (default: space's)")
-    parser.add_argument("--mode", default="reference", help="reference | exact")
+    parser.add_argument("--mode", default="reference", help="Fisher matrix: reference (the authors' code) | exact")
     parser.add_argument("--n-tensors", type=int, default=128)
     parser.add_argument("--tensor-policy", default=None, help="first | random (default: the authors' per space)")
     parser.add_argument("--n-quantiles", type=int, default=None, help="9 | 11 (default: the authors' per space)")
     parser.add_argument("--direction", default="auto", help="Jacobian direction: auto | reverse | forward")
     parser.add_argument("--components", default=None, help="comma-separated VKDNW_agg components")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", "--seeds", dest="seed", type=int, default=0, help="network init/input seed (one per trial)")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=THREADS_HELP)
     return parser
 
@@ -133,20 +135,20 @@ def main(argv=None) -> int:
     try:
         space, kwargs, options = options_from_args(args)
     except ValueError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     import nni
 
     params = nni.get_next_parameter()
     if params is None:
-        print("ERROR: no parameters from NNI (run this through nnictl)", file=sys.stderr)
+        print(f"{PROG}: error: no parameters from NNI (run this through nnictl)", file=sys.stderr)
         return 2
     startup = _process_age()
     if isinstance(params, dict) and "archs" in params:
         entries = score_archs(space, kwargs, options, list(params["archs"]))
         scored = [e for e in entries if "error" not in e]
         if not scored:
-            print(f"ERROR: all {len(entries)} architectures failed", file=sys.stderr)
+            print(f"{PROG}: error: all {len(entries)} architectures failed", file=sys.stderr)
             return 1
         report = {
             "default": max(e["default"] for e in scored),
