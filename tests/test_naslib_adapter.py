@@ -227,6 +227,28 @@ def test_compare_table_small(tmp_path):
 
 
 @needs_table
+def test_compare_rescores_when_an_option_changes(tmp_path):
+    """compare_scores.jsonl rows carry their scoring options: a rerun in the same out_dir with another
+    vkdnw.mode scores again (never returns the other mode's rows), and a rerun with the same options
+    scores nothing."""
+    from vkdnw_naslib.runner import run_compare
+
+    def run(mode):
+        config = load_config(CONFIGS / "naslib_compare.yaml", ["test_size", "3", "batch_size", "4", "out_dir", str(tmp_path),
+                                                                "predictors", "vkdnw", "vkdnw.mode", mode])
+        run_compare(config, progress=False)
+        lines = (Path(config.save) / "compare_scores.jsonl").read_text().splitlines()
+        return [json.loads(line) for line in lines]
+
+    reference = run("reference")
+    both = run("exact")
+    assert len(reference) == 3 and len(both) == 6 and len(run("exact")) == 6
+    for row in both[3:]:
+        core = score_architecture("nb201", str(tuple(row["arch"])), seed=0, batch=4, modes=("exact",))["exact"]
+        assert row["score"] == core.entropy and '"mode": "exact"' in row["options"]
+
+
+@needs_table
 def test_compare_cli_prints_its_table_once(tmp_path, capfd):
     from vkdnw_naslib.cli import main
 

@@ -304,34 +304,28 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_nnictl_create_tiny_nb201(tmp_path):
-    bindir = Path(sys.executable).parent
-    nnictl = bindir / "nnictl"
-    if not nnictl.exists():
-        pytest.skip(f"nnictl not found beside {sys.executable}")
-    from vkdnw_nni.loopback import loopback_env
-    from vkdnw_nni.report import find_database, load_results, rank_rows
-    from vkdnw_nni.report import main as report_main
-    from vkdnw_nni.spaces import search_space_json
+class _Nnictl:
+    """A tiny NB201 experiment for nnictl in ``tmp_path`` (HOME isolated, web server on 127.0.0.1):
+    ``run(*args)`` calls nnictl and requires success; ``stop()`` ends every manager it started."""
 
-    home = tmp_path / "home"
-    home.mkdir()
-    (tmp_path / "space.json").write_text(json.dumps(search_space_json("nb201", num_labels=10)))
-    # Trial #1 (sequence id 1) crashes; the search must record it as failed and go on.
-    (tmp_path / "crashy_trial.py").write_text(
-        "import os, sys\n"
-        "if os.environ.get('NNI_TRIAL_SEQ_ID') == '1':\n"
-        "    raise SystemExit('simulated crash')\n"
-        "from vkdnw_nni.trial import main\n"
-        "sys.exit(main(sys.argv[1:]))\n"
-    )
-    (tmp_path / "tiny.yml").write_text(f"""
+    def __init__(self, tmp_path: Path, trial: str, max_trials: int):
+        self.nnictl = Path(sys.executable).parent / "nnictl"
+        if not self.nnictl.exists():
+            pytest.skip(f"nnictl not found beside {sys.executable}")
+        from vkdnw_nni.loopback import loopback_env
+        from vkdnw_nni.spaces import search_space_json
+
+        self.tmp, self.home, self.exps = tmp_path, tmp_path / "home", tmp_path / "exps"
+        self.home.mkdir()
+        (tmp_path / "space.json").write_text(json.dumps(search_space_json("nb201", num_labels=10)))
+        self.config = tmp_path / "tiny.yml"
+        self.config.write_text(f"""
 searchSpaceFile: space.json
-trialCommand: {sys.executable} crashy_trial.py --space nb201 --dataset cifar10 --batch-size 4 --resolution 16 --threads 1
+trialCommand: {sys.executable} {trial} --space nb201 --dataset cifar10 --batch-size 4 --resolution 16 --threads 1
 trialCodeDirectory: .
 trialConcurrency: 1
-maxTrialNumber: 3
-experimentWorkingDirectory: {tmp_path / 'exps'}
+maxTrialNumber: {max_trials}
+experimentWorkingDirectory: {self.exps}
 tuner:
   className: vkdnw_nni.tuner.VKDNWEvolutionTuner
   codeDirectory: .
@@ -339,40 +333,25 @@ tuner:
 trainingService:
   platform: local
 """)
-    env = loopback_env(dict(os.environ, HOME=str(home), PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"))
-    port = _free_port()
-    exp_id = None
-    try:
-        out = subprocess.run(check=False, args=[str(nnictl), "create", "--config", str(tmp_path / "tiny.yml"), "--port", str(port)],
-                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
-        assert out.returncode == 0, out.stdout + out.stderr
-        registry = json.loads((home / "nni-experiments" / ".experiment").read_text())
-        exp_id = next(iter(registry))
-        db = tmp_path / "exps" / exp_id / "db" / "nni.sqlite"
-        deadline = time.time() + 200
-        done = 0
-        while time.time() < deadline and done < 3:
-            time.sleep(1)
-            if db.is_file():
-                con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-                try:
-                    done = con.execute(
-                        "SELECT COUNT(*) FROM TrialJobEvent WHERE event IN ('SUCCEEDED', 'FAILED')").fetchone()[0]
-                except sqlite3.OperationalError:
-                    done = 0
-                finally:
-                    con.close()
-        assert done == 3, f"only {done} of 3 trials finished; see {tmp_path / 'exps'}"
-        rows, summary = load_results(find_database(exp_id, str(tmp_path / "exps")))
-        assert summary["failed_trials"] == 1 and summary["succeeded_trials"] == 2
-        assert len(rows) == 4 and all(r["flops"] <= 60 for r in rows)
-        ranked = rank_rows(rows)
-        assert ranked[0]["vkdnw_agg"] >= ranked[-1]["vkdnw_agg"]
-        assert report_main([exp_id, "--experiment-dir", str(tmp_path / "exps")]) == 0
-    finally:
-        args = [str(nnictl), "stop", exp_id] if exp_id else [str(nnictl), "stop", "--all"]
-        subprocess.run(check=False, args=args, capture_output=True, env=env, timeout=120)
-        _kill_leftover_manager(home)
+        bindir = str(self.nnictl.parent)
+        self.env = loopback_env(dict(os.environ, HOME=str(self.home), PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"))
+        self.exp_id = None
+
+    def run(self, *args) -> None:
+        out = subprocess.run([str(self.nnictl), *args], check=False, capture_output=True, text=True, env=self.env,
+                             cwd=self.tmp, timeout=120)
+        assert out.returncode == 0, f"nnictl {' '.join(args)}: {out.stdout}{out.stderr}"
+
+    def create(self) -> Path:
+        """Start the experiment; returns its database."""
+        self.run("create", "--config", str(self.config), "--port", str(_free_port()))
+        self.exp_id = next(iter(json.loads((self.home / "nni-experiments" / ".experiment").read_text())))
+        return self.exps / self.exp_id / "db" / "nni.sqlite"
+
+    def stop(self) -> None:
+        args = [str(self.nnictl), "stop", self.exp_id] if self.exp_id else [str(self.nnictl), "stop", "--all"]
+        subprocess.run(check=False, args=args, capture_output=True, env=self.env, timeout=120)
+        _kill_leftover_manager(self.home)
 
 
 def _finished_trials(db: Path) -> int:
@@ -394,55 +373,49 @@ def _wait_for_trials(db: Path, n: int, seconds: float = 200) -> int:
     return _finished_trials(db)
 
 
+def test_nnictl_create_tiny_nb201(tmp_path):
+    from vkdnw_nni.report import find_database, load_results, rank_rows
+    from vkdnw_nni.report import main as report_main
+
+    # Trial #1 (sequence id 1) crashes; the search must record it as failed and go on.
+    (tmp_path / "crashy_trial.py").write_text(
+        "import os, sys\n"
+        "if os.environ.get('NNI_TRIAL_SEQ_ID') == '1':\n"
+        "    raise SystemExit('simulated crash')\n"
+        "from vkdnw_nni.trial import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    experiment = _Nnictl(tmp_path, "crashy_trial.py", max_trials=3)
+    try:
+        db = experiment.create()
+        assert _wait_for_trials(db, 3) == 3, f"see {experiment.exps}"
+        rows, summary = load_results(find_database(experiment.exp_id, str(experiment.exps)))
+        assert summary["failed_trials"] == 1 and summary["succeeded_trials"] == 2
+        assert len(rows) == 4 and all(r["flops"] <= 60 for r in rows)
+        ranked = rank_rows(rows)
+        assert ranked[0]["vkdnw_agg"] >= ranked[-1]["vkdnw_agg"]
+        assert report_main([experiment.exp_id, "--experiment-dir", str(experiment.exps)]) == 0
+    finally:
+        experiment.stop()
+
+
 def test_nnictl_stop_then_resume_continues_the_search_without_rescoring(tmp_path):
     """`nnictl stop` then `nnictl resume`: NNI hands the finished trials back to the tuner
     (import_data), which rebuilds its population and its set of scored networks, so the resumed
     search mutates the old population and scores no network twice."""
-    bindir = Path(sys.executable).parent
-    nnictl = bindir / "nnictl"
-    if not nnictl.exists():
-        pytest.skip(f"nnictl not found beside {sys.executable}")
-    from vkdnw_nni.loopback import loopback_env
     from vkdnw_nni.report import find_database, load_results
-    from vkdnw_nni.spaces import search_space_json
 
     from vkdnw_plugin.evolution import architecture_key
 
-    home = tmp_path / "home"
-    home.mkdir()
-    (tmp_path / "space.json").write_text(json.dumps(search_space_json("nb201", num_labels=10)))
-    (tmp_path / "tiny.yml").write_text(f"""
-searchSpaceFile: space.json
-trialCommand: {sys.executable} -m vkdnw_nni.trial --space nb201 --dataset cifar10 --batch-size 4 --resolution 16 --threads 1
-trialCodeDirectory: .
-trialConcurrency: 1
-maxTrialNumber: 2
-experimentWorkingDirectory: {tmp_path / 'exps'}
-tuner:
-  className: vkdnw_nni.tuner.VKDNWEvolutionTuner
-  codeDirectory: .
-  classArgs: {{space: nb201, dataset: cifar10, population_size: 3, archs_per_trial: 2, max_mflops: 60, seed: 0}}
-trainingService:
-  platform: local
-""")
-    env = loopback_env(dict(os.environ, HOME=str(home), PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"))
-
-    def nnictl_run(*args):
-        out = subprocess.run([str(nnictl), *args], check=False, capture_output=True, text=True, env=env, cwd=tmp_path,
-                             timeout=120)
-        assert out.returncode == 0, f"nnictl {' '.join(args)}: {out.stdout}{out.stderr}"
-
-    exp_id = None
+    experiment = _Nnictl(tmp_path, "-m vkdnw_nni.trial", max_trials=2)
     try:
-        nnictl_run("create", "--config", str(tmp_path / "tiny.yml"), "--port", str(_free_port()))
-        exp_id = next(iter(json.loads((home / "nni-experiments" / ".experiment").read_text())))
-        db = tmp_path / "exps" / exp_id / "db" / "nni.sqlite"
+        db = experiment.create()
         assert _wait_for_trials(db, 2) == 2
-        nnictl_run("stop", exp_id)
-        nnictl_run("resume", exp_id, "--port", str(_free_port()))
-        nnictl_run("update", "trialnum", exp_id, "--value", "4")
-        assert _wait_for_trials(db, 4) == 4, f"see {tmp_path / 'exps'}"
-        rows, summary = load_results(find_database(exp_id, str(tmp_path / "exps")))
+        experiment.run("stop", experiment.exp_id)
+        experiment.run("resume", experiment.exp_id, "--port", str(_free_port()))
+        experiment.run("update", "trialnum", experiment.exp_id, "--value", "4")
+        assert _wait_for_trials(db, 4) == 4, f"see {experiment.exps}"
+        rows, summary = load_results(find_database(experiment.exp_id, str(experiment.exps)))
         assert summary["succeeded_trials"] == 4 and len(rows) == 8
         keys = [architecture_key(row["arch"]) for row in rows]
         assert len(set(keys)) == 8, "a network was scored twice"
@@ -450,9 +423,7 @@ trainingService:
             arch = rows[i]["arch"]
             assert min(sum(arch[k] != row["arch"][k] for k in arch) for row in rows[:i]) == 1
     finally:
-        args = [str(nnictl), "stop", exp_id] if exp_id else [str(nnictl), "stop", "--all"]
-        subprocess.run(check=False, args=args, capture_output=True, env=env, timeout=120)
-        _kill_leftover_manager(home)
+        experiment.stop()
 
 
 def _kill_leftover_manager(home: Path) -> None:

@@ -34,7 +34,7 @@ from vkdnw_plugin.ranking import AGG_COMPONENTS, aggregate_ranks
 
 from .config import ConfigError, ground_truth_column
 from .evaluator import NDCGZeroCostEvaluator, nb201_ground_truth
-from .measures import VKDNW_FAMILY, configure
+from .measures import VKDNW_FAMILY, configure, current_options
 from .predictor import make_predictor, predictor_names
 
 __all__ = ["run_compare", "run_zc", "prepare"]
@@ -87,13 +87,31 @@ def _arch_seed(seed: int, spec) -> int:
     return int(seed) * 15625 + sum(int(op) * 5**i for i, op in enumerate(spec))
 
 
-def _load_rows(path: Path) -> dict:
-    rows = {}
+def compare_options(config) -> str:
+    """Every option besides the architecture and the predictor that changes a ``compare`` score, as the
+    core cache's canonical JSON: batch, seed, dataset, inputs, the ``vkdnw*`` options, package version."""
+    from vkdnw_plugin import __version__
+    from vkdnw_plugin.cache import options_text
+
+    return options_text({"batch_size": config.get("batch_size"), "seed": int(config.seed), "dataset": config.dataset,
+                         "data_path": config.data_path, "vkdnw": current_options(), "version": __version__})
+
+
+def _load_rows(path: Path, options: str, log) -> dict:
+    """``{(arch, predictor): row}`` of the rows in ``path`` scored under ``options``; rows scored under
+    other options are never returned (one log line says how many there are)."""
+    rows, elsewhere = {}, 0
     if path.is_file():
         for line in path.read_text().splitlines():
             if line.strip():
                 row = json.loads(line)
-                rows[(tuple(row["arch"]), row["predictor"])] = row
+                if row.get("options") == options:
+                    rows[(tuple(row["arch"]), row["predictor"])] = row
+                else:
+                    elsewhere += 1
+    if elsewhere:
+        log.info("%s: %d scores were computed under other options and are not used; scoring under %s",
+                 path, elsewhere, options)
     return rows
 
 
@@ -130,7 +148,8 @@ def run_compare(config, progress: bool = True) -> dict:
 
     save = Path(config.save)
     rows_path = save / "compare_scores.jsonl"
-    rows = _load_rows(rows_path)
+    options = compare_options(config)
+    rows = _load_rows(rows_path, options, log)
     started = time.time()
     with open(rows_path, "a") as out:
         for spec in tqdm(xtest, desc="compare", disable=not progress):
@@ -143,7 +162,8 @@ def run_compare(config, progress: bool = True) -> dict:
                 torch.manual_seed(_arch_seed(config.seed, spec))
                 t0 = time.perf_counter()
                 score = float(zero_costs[name].query(graph, dataloader=loader))
-                row = {"arch": list(spec), "predictor": name, "score": score, "seconds": time.perf_counter() - t0}
+                row = {"arch": list(spec), "predictor": name, "score": score, "seconds": time.perf_counter() - t0,
+                       "options": options}
                 rows[(spec, name)] = row
                 out.write(json.dumps(row) + "\n")
                 out.flush()

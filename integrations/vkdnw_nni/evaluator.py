@@ -29,11 +29,12 @@ import torch
 from torch import nn
 
 from vkdnw_plugin.options import DEFAULT_THREADS, check_count
+from vkdnw_plugin.proxies.params import params as params_in_millions
 from vkdnw_plugin.ranking import AGG_COMPONENTS, single_value
 from vkdnw_plugin.vkdnw import VKDNW_OPTIONS, check_vkdnw_options, reference_setup, vkdnw_score
 
 from ._compat import FunctionalEvaluator
-from .spaces import count_mflops, count_mparams, nb201_arch_str
+from .spaces import count_mflops, nb201_arch_str
 
 _LOCAL_COMPONENTS = ("vkdnw", "vkdnw_entropy", "vkdnw_single", "vkdnw_dim", "flops", "params")
 INVALID_SCORE = -1.0  # "default" of a network whose VKDNW is undefined (ranks below every valid one)
@@ -143,7 +144,7 @@ def score_model(model, options: ScoreOptions | dict | None = None, **kwargs) -> 
     vk = vkdnw_score(model, inputs, **options.vkdnw_options())
     result: dict = {
         "flops": count_mflops(model, options.flops_resolution or options.resolution),
-        "params": count_mparams(model),
+        "params": params_in_millions(model),
         "vkdnw": _finite(vk.entropy),
         "vkdnw_single": _finite(single_value(vk)),
         "vkdnw_dim": vk.dim,

@@ -132,10 +132,6 @@ def count_mflops(model: nn.Module, resolution: int) -> float:
     return count_macs(model, (1, 3, resolution, resolution)) / 1e6
 
 
-def count_mparams(model: nn.Module) -> float:
-    return sum(p.numel() for p in model.parameters()) / 1e6
-
-
 def nb201_arch_str(sample: dict) -> str:
     """NAS-Bench-201 arch string of an NNI ``NasBench201`` sample (``conv_3x3`` → ``nor_conv_3x3``)."""
     try:
