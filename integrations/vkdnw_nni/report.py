@@ -118,11 +118,11 @@ def format_table(rows: list[dict], top: int = 10) -> str:
     def fmt(value, spec):
         return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
 
-    lines = ["| rank | VKDNW_agg | VKDNW | MFLOPs | Mparams | true acc | architecture |",
+    lines = ["| rank | VKDNW_agg | VKDNW_single | MFLOPs | Mparams | true acc | architecture |",
              "| ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for i, row in enumerate(rows[:top], 1):
         arch = row.get("arch_str") or json.dumps(row.get("arch"), sort_keys=True)
-        lines.append(f"| {i} | {fmt(row['vkdnw_agg'], '.3f')} | {fmt(row.get('vkdnw'), '.4f')} | "
+        lines.append(f"| {i} | {fmt(row['vkdnw_agg'], '.3f')} | {fmt(row.get('vkdnw_single'), '.4f')} | "
                      f"{fmt(row.get('flops'), '.1f')} | {fmt(row.get('params'), '.3f')} | "
                      f"{fmt(row.get('true_acc'), '.2f')} | `{arch}` |")
     return "\n".join(lines)
