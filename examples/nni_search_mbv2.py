@@ -15,6 +15,8 @@ import logging
 from nni.nas.hub.pytorch import ProxylessNAS
 from vkdnw_nni import VKDNWAggEvolution, run_local_search, vkdnw_evaluator
 
+from vkdnw_plugin.evolution import canonical_sample
+
 
 def main():
     parser = argparse.ArgumentParser()
@@ -41,7 +43,8 @@ def main():
     for entry in strategy.top_architectures(3):
         arch = entry["arch"]
         depths = " ".join(str(arch[k]) for k in sorted(arch) if k.endswith("_depth"))
-        layers = " ".join(str(arch[k]) for k in sorted(arch) if not k.endswith("_depth"))
+        used = canonical_sample(arch)  # the choices this network uses (a stage's depth leaves the rest unused)
+        layers = " ".join(str(used[k]) for k in sorted(used) if not k.endswith("_depth") and used[k] is not None)
         print(f"{entry['vkdnw_agg']:9.2f}  {entry['flops']:6.1f}  {entry['params']:8.2f}  {entry['vkdnw_dim']:3d}  "
               f"{entry['vkdnw']:7.4f}  depths {depths} | {layers[:60]}...")
 
