@@ -183,7 +183,7 @@ def run_compare(config, progress: bool = True) -> dict:
     table = []
     for name in names:
         if name == "vkdnw_agg":
-            preds = aggregate_ranks({c: np.asarray(column(c, "score"), dtype=float) for c in AGG_COMPONENTS})
+            preds = aggregate_ranks({c: column(c, "score") for c in AGG_COMPONENTS})
             counted = [c for c in AGG_COMPONENTS if c != "az_trainability" or "az_expressivity" not in AGG_COMPONENTS]
             secs = np.sum([seconds[c] for c in counted], axis=0)
         else:
