@@ -133,6 +133,29 @@ def test_both_directions_match_float64_oracle(direction, policy, num_classes, n_
         np.testing.assert_allclose(result.fisher, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
 
 
+@pytest.mark.parametrize("budget, group, chunk", [(10**9, 5, 8), (2**17, 2, 8), (1, 1, 8)])
+def test_forward_input_groups_match_float64_oracle(monkeypatch, budget, group, chunk):
+    """A smaller tangent budget splits the batch into input groups (eval mode: inputs are independent);
+    J is the oracle's for every split, including one input per pass."""
+    monkeypatch.setattr("vkdnw_plugin.vkdnw.TANGENT_BUDGET_BYTES", budget)
+    model = small_model(SMALL_ARCHS[0], 20, seed=2)
+    inputs = torch.randn(5, 3, 8, 8, dtype=torch.float64)
+    names = select_tensors(model, 12, "random")
+    plan = plan_jacobian(model, inputs, names)
+    assert (plan.group, plan.chunk) == (group, chunk)
+    jac, _ = per_sample_jacobian(model, inputs, names, direction="forward")
+    oracle = oracle_jacobian(model, inputs, names)
+    np.testing.assert_allclose(jac.numpy(), oracle.numpy(), rtol=0, atol=1e-12 * oracle.abs().max().item())
+
+
+def test_forward_keeps_whole_batches_in_training_mode(monkeypatch):
+    """With a module in training mode inputs may interact, so the budget shrinks the chunk instead."""
+    monkeypatch.setattr("vkdnw_plugin.vkdnw.TANGENT_BUDGET_BYTES", 2**17)
+    model = small_model(SMALL_ARCHS[0], 20).train()
+    plan = plan_jacobian(model, torch.randn(5, 3, 8, 8, dtype=torch.float64), select_tensors(model, 12))
+    assert (plan.group, plan.chunk) == (5, 3)
+
+
 def test_auto_direction_counts_passes():
     """auto: reverse needs 1 + K passes (K = classes, or the head's input width when smaller),
     forward one per sampled weight plus one per chunk; a 1000-class head on 4 sampled weights goes

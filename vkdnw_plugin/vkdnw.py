@@ -301,18 +301,20 @@ def _vjp_rows(out: torch.Tensor, deltas: list[torch.Tensor]) -> torch.Tensor:
 
 DIRECTIONS = ("auto", "reverse", "forward")
 TANGENT_BUDGET_BYTES = 256 * 2**20  # forward mode: batched tangents of one chunk, per live activation
-MAX_TANGENT_CHUNK = 8  # measured best on a NAS-Bench-Macro network (8 > 16 > 32: later chunks start later)
+TANGENT_CHUNK = 8  # measured best on NAS-Bench-Macro (8 > 16 > 32: later chunks start later) and ProxylessNAS
 
 
 @dataclass
 class JacobianPlan:
     """What one cheap probe forward tells about a (model, inputs, sampled tensors) triple: the logits
-    (B, C), K = number of backward passes reverse mode needs, the forward-mode chunk size and the
-    number of forward-mode passes, and the direction ``auto`` picks."""
+    (B, C), K = number of backward passes reverse mode needs, the forward-mode chunk size (sampled
+    weights per batched tangent pass) and sample-group size (inputs per pass), the number of
+    forward-mode passes (in whole-batch units), and the direction ``auto`` picks."""
 
     logits: torch.Tensor
     reverse_passes: int
     chunk: int
+    group: int
     forward_passes: int
     order: list[int]
 
@@ -352,10 +354,15 @@ def plan_jacobian(model: nn.Module, inputs: torch.Tensor, names: list[str], elem
     finally:
         hooks.remove()
     reverse = head.in_features if head is not None else logits.shape[1]
-    per_copy = max(hooks.largest, logits.numel()) * logits.element_size()
-    chunk = int(max(1, min(MAX_TANGENT_CHUNK, TANGENT_BUDGET_BYTES // (4 * per_copy))))
+    batch = logits.shape[0]
+    per_sample = max(hooks.largest, logits.numel()) * logits.element_size() / batch
+    most = min(TANGENT_CHUNK, len(names))
+    if any(m.training for m in model.modules()):  # inputs interact (e.g. batch statistics): whole batches
+        group, chunk = batch, int(max(1, min(most, TANGENT_BUDGET_BYTES // (4 * per_sample * batch))))
+    else:  # independent inputs: a full chunk of tangents on input groups needs fewer primal forwards
+        group, chunk = int(max(1, min(batch, TANGENT_BUDGET_BYTES // (4 * most * per_sample)))), most
     order = hooks.order + [p for p in range(len(names)) if p not in hooks.order]
-    return JacobianPlan(logits, reverse, chunk, len(names) + math.ceil(len(names) / chunk), order)
+    return JacobianPlan(logits, reverse, chunk, group, len(names) + math.ceil(len(names) / chunk), order)
 
 
 def per_sample_jacobian(
@@ -428,18 +435,21 @@ def _forward_jacobian(model, inputs, names, element, generic, plan: JacobianPlan
     jac = torch.zeros(batch, logits.shape[1], len(names), dtype=logits.dtype, device=logits.device)
     hooks = _DeltaHooks(model, names, element, generic)
 
-    def logits_given(deltas, chunk):
+    def logits_given(deltas, chunk, group):
         hooks.deltas = dict(zip(chunk, deltas))
-        return logits_of(model(inputs))
+        return logits_of(model(group))
 
     try:
         with _frozen(model), _cheap_eval_batchnorm(model):
             for start in range(0, len(names), plan.chunk):
                 chunk = plan.order[start : start + plan.chunk]
-                zeros = torch.zeros(len(chunk), batch, device=inputs.device, dtype=inputs.dtype)
-                units = torch.eye(len(chunk), device=inputs.device, dtype=inputs.dtype).unsqueeze(2).expand(-1, -1, batch)
-                columns = vmap(lambda unit: jvp(lambda d: logits_given(d, chunk), (zeros,), (unit,))[1])(units)
-                jac[:, :, chunk] = columns.permute(1, 2, 0).detach()
+                for first in range(0, batch, plan.group):
+                    group = inputs[first : first + plan.group]
+                    zeros = torch.zeros(len(chunk), len(group), device=inputs.device, dtype=inputs.dtype)
+                    units = torch.eye(len(chunk), device=inputs.device, dtype=inputs.dtype)
+                    units = units.unsqueeze(2).expand(-1, -1, len(group))
+                    tangents = vmap(lambda unit: jvp(lambda d: logits_given(d, chunk, group), (zeros,), (unit,))[1])
+                    jac[first : first + len(group), :, chunk] = tangents(units).permute(1, 2, 0).detach()
     finally:
         hooks.deltas = {}
         hooks.remove()
