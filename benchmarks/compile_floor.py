@@ -9,7 +9,12 @@ NB201 networks (batch 64, the authors' protocol, one process, ``--threads`` torc
 Prints per-network seconds, medians, the eager/compiled ratios and the compile seconds (excluded from
 the per-network times, reported separately).
 
+``--engine``: instead, the engine itself, ``vkdnw_score(direction="reverse", compile=False)`` against
+``compile=True`` (:func:`vkdnw_plugin.vkdnw.compiled_blocks`) on the same networks, with the entropy
+difference; a network's first compiled call (new block shapes compile there) is timed apart.
+
     python benchmarks/compile_floor.py [--archs 6] [--whole-archs 2] [--dataset cifar10] [--threads 1]
+    python benchmarks/compile_floor.py --engine --archs 20
 """
 
 from __future__ import annotations
@@ -35,6 +40,32 @@ def floor_seconds(model, inputs, k: int) -> float:
     return time.perf_counter() - started
 
 
+def engine_rows(setup, archs) -> None:
+    """Eager vs compiled engine per network, then medians (compile time apart)."""
+    from vkdnw_plugin.vkdnw import vkdnw_score
+
+    def timed(model, x, compile):
+        started = time.perf_counter()
+        result = vkdnw_score(model, x, direction="reverse", compile=compile)
+        return time.perf_counter() - started, result.entropy
+
+    rows, first_calls = [], []
+    for i, arch in enumerate(archs):
+        model, x = setup(arch)
+        timed(model, x, False)  # warm-up
+        eager, h_eager = timed(model, x, False)
+        first_calls.append(timed(model, x, True)[0])
+        compiled, h_compiled = timed(model, x, True)
+        rows.append((eager, compiled, abs(h_eager - h_compiled)))
+        print(f"{i:>2} eager {eager:6.3f} s  compiled {compiled:6.3f} s  first compiled call {first_calls[-1]:6.1f} s  "
+              f"|dH| {rows[-1][2]:.1e}  {arch}", flush=True)  # fmt: skip
+    eager, compiled = (statistics.median(r[j] for r in rows) for j in (0, 1))
+    print(f"\nengine, {len(archs)} networks: median eager {eager:.3f} s, compiled {compiled:.3f} s, "
+          f"eager / compiled = {eager / compiled:.2f}, max |dH| {max(r[2] for r in rows):.1e}")
+    print(f"first compiled calls (compiling new block shapes) {sum(first_calls):.1f} s in all, "
+          f"{first_calls[0]:.1f} s for the first network, median {statistics.median(first_calls):.1f} s")
+
+
 def compile_blocks(model) -> None:
     from vkdnw_plugin.spaces.nb201_modules import ReLUConvBN, ResNetBasicblock
 
@@ -57,6 +88,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="cifar10")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--engine", action="store_true", help="time vkdnw_score(compile=False/True) instead")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch._dynamo.config.cache_size_limit = 64  # one entry per block shape
@@ -68,6 +100,11 @@ def main() -> None:
 
     def setup(arch):
         return reference_setup(lambda: nb201_network(arch, classes), 0, (64, 3, res, res))
+
+    if args.engine:
+        print(f"{args.dataset}, batch 64, {args.threads} thread(s), reverse mode, reference Fisher")
+        engine_rows(setup, archs)
+        return
 
     rows = []
     block_compile = 0.0

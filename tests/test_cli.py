@@ -46,6 +46,7 @@ def test_score_takes_both_modes_like_evaluate(capsys):
         (["--arch", "0", "--device", "cuda"] if not torch.cuda.is_available() else ["--arch", "0", "--batch", "0"], "--"),
         (["--space", "nas-bench-macro", "--arch", "0123"], "0123"),
         (["--arch", "0", "--direction", "sideways"], "--direction sideways"),
+        (["--arch", "0", "--compile", "yes"], "yes"),
         (["--arch", "0", "--mode", "bogus"], "--mode bogus"),
         (["--arch", "0", "--n-quantiles", "10"], "--n-quantiles 10"),
     ],

@@ -151,6 +151,7 @@ def test_config_errors_name_the_key(tmp_path):
         (["test_size", "1"], "test_size"),
         (["ndcg_k", "[0]"], "ndcg_k"),
         (["arch_subset", "'some'"], "arch_subset"),
+        (["vkdnw.compile", "yes please"], "vkdnw.compile='yes please': expected True or False"),
     ]
     for overrides, key in cases:
         with pytest.raises(ConfigError, match=f"^{key}"):

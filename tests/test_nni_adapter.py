@@ -99,6 +99,8 @@ def test_evaluator_reports_through_functional_evaluator():
         ScoreOptions(tensor_policy="all")
     with pytest.raises(ValueError, match="direction='sideways'"):
         ScoreOptions(direction="sideways")
+    with pytest.raises(ValueError, match="compile='yes': expected True or False"):
+        ScoreOptions(compile="yes")
     with pytest.raises(ValueError, match="components"):
         ScoreOptions(components=("vkdnw", "no_such_proxy"))
 

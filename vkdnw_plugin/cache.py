@@ -1,7 +1,7 @@
 """SQLite cache of proxy results: one row per (space, arch, dataset, proxy, seed, mode, batch, scoring
 options, package version), committed as soon as it is computed, so a killed run loses nothing. The
 scoring options are every other setting that changes a score (sampled tensors and their policy,
-quantiles, Jacobian direction, input resolution, device type), so a row is never returned for a run
+quantiles, Jacobian direction, compiled blocks, input resolution, device type), so a row is never returned for a run
 under other options. A cache file
 created by this object and still empty when it is closed is removed (a refused or failed run leaves
 no stray file)."""

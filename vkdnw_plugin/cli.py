@@ -49,6 +49,13 @@ class CliError(Exception):
     """A user error: printed as one line, exit status 2."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors in the one-line format of every other bad input: ``vkdnw score: error: ...``, exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """``--help`` with ``(default: ...)`` after every option that has a default value."""
 
@@ -65,7 +72,7 @@ def cmd_score(args) -> int:
     device = torch.device(check_device(args.device))
     net = network(args.space, args.arch, args.dataset)
     options = space_options(args.space, n_tensors=args.n_tensors, tensor_policy=args.tensor_policy,
-                            n_quantiles=args.quantiles, direction=args.direction)
+                            n_quantiles=args.quantiles, direction=args.direction, compile=args.compile)
     use_threads(args.threads)
     if not args.json:
         print(f"{net.arch}  {args.dataset}  mode={','.join(modes)}  batch={args.batch}  {len(seeds)} seed(s), "
@@ -132,7 +139,7 @@ def cmd_evaluate(args) -> int:
     config = EvaluateConfig(
         dataset=args.dataset, proxies=_names(args.proxies), archs=list(accuracy.index), seeds=seeds, modes=_modes(args.mode),
         batch=args.batch, workers=args.workers, threads=args.threads, space=args.space, imported=imported,
-        agg_components=tuple(_names(args.agg_components)), scheduler=args.scheduler, direction=args.direction,
+        agg_components=tuple(_names(args.agg_components)), scheduler=args.scheduler, direction=args.direction, compile=args.compile,
         device=args.device, n_tensors=args.n_tensors, tensor_policy=args.tensor_policy, n_quantiles=args.quantiles,
     )  # fmt: skip
     cache = ResultCache(args.cache)
@@ -224,12 +231,18 @@ def _add_vkdnw_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tensor-policy", help="first or random; default: first (nb201), random (nas-bench-macro)")
     parser.add_argument("--n-quantiles", "--quantiles", dest="quantiles", type=int,
                         help="9 or 11; default: 9 (nb201), 11 (nas-bench-macro)")
+    parser.add_argument("--direction", default="auto",
+                        help="Jacobian direction: reverse (1 + K backward passes, K = classes or head width), forward (one "
+                             "pass per sampled tensor) or auto (the cheaper)")  # fmt: skip
+    parser.add_argument("--compile", action="store_true",
+                        help="run reverse mode through torch.compile'd repeating blocks (compiled once per block shape and "
+                             "process); slower than eager on the 2-core CPUs measured, see README 'Speed'")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
     from .evaluate_config import ARCH_FEATURES, available_proxies
 
-    parser = argparse.ArgumentParser(prog="vkdnw", description=__doc__)
+    parser = OneLineParser(prog="vkdnw", description=__doc__)
     parser.add_argument("--version", action="version", version=f"vkdnw {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -244,9 +257,6 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     score.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=THREADS_HELP)
     _add_vkdnw_options(score)
-    score.add_argument("--direction", default="auto",
-                       help="Jacobian direction: reverse (1 + K backward passes, K = classes or head width), forward (one "
-                            "pass per sampled tensor) or auto (the cheaper)")  # fmt: skip
     score.add_argument("--json", action="store_true", help="print one JSON document")
     score.set_defaults(run=cmd_score)
 
@@ -270,7 +280,6 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--cache", default="vkdnw_cache.sqlite", help="SQLite cache, in an existing folder: results are written as "
                     "they complete, and a rerun of the same command resumes from it")  # fmt: skip
     ev.add_argument("--out", default="vkdnw_eval", help="output folder (created)")
-    ev.add_argument("--direction", default="auto", help="VKDNW Jacobian direction: auto, reverse or forward (see vkdnw score)")
     _add_vkdnw_options(ev)
     ev.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (each worker scores there)")
     ev.add_argument("--table", help="ground truth: NB201 table csv (default: $VKDNW_NB201_TABLE or the shared copy) or "

@@ -51,6 +51,7 @@ class EvaluateConfig:
     agg_components: tuple[str, ...] = AGG_COMPONENTS  # proxies, or imported columns ("suite0:jacov")
     scheduler: str | None = None  # Dask: tcp://HOST:PORT or local:N; None: local worker processes
     direction: str = "auto"  # Jacobian direction of the VKDNW engine
+    compile: bool = False  # reverse mode through compiled repeating blocks
     device: str = "cpu"  # where each network is scored: cpu, cuda, cuda:N
     n_tensors: int | None = None  # VKDNW's sampled tensors, policy and quantiles; None: the space's (the authors')
     tensor_policy: str | None = None
@@ -73,7 +74,7 @@ class EvaluateConfig:
 
     def vkdnw_options(self) -> dict:
         """Keywords of the VKDNW engine: the space's defaults overridden by the options given."""
-        return space_options(self.space, direction=self.direction, n_tensors=self.n_tensors,
+        return space_options(self.space, direction=self.direction, compile=self.compile, n_tensors=self.n_tensors,
                              tensor_policy=self.tensor_policy, n_quantiles=self.n_quantiles)
 
     def cache_options(self) -> dict:

@@ -101,7 +101,7 @@ def score_architecture(
     **options,
 ) -> dict[str, VKDNWResult]:
     """``{mode: VKDNWResult}`` of one benchmark architecture under the seeded protocol; ``options``:
-    ``n_tensors``, ``tensor_policy``, ``n_quantiles``, ``direction`` (``None`` = the space's default)."""
+    ``n_tensors``, ``tensor_policy``, ``n_quantiles``, ``direction``, ``compile`` (``None`` = the space's default)."""
     net = network(space, arch, dataset)
     model, inputs = seeded_setup(net, seed, batch, device)
     return vkdnw_scores(model, inputs, modes=tuple(modes), **space_options(space, **options))

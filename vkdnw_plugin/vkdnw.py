@@ -23,7 +23,9 @@ import contextlib
 import math
 import random
 import time
-from collections import defaultdict
+import warnings
+import weakref
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -236,7 +238,10 @@ class _DeltaHooks:
             module, local = owners[id(params[name])]
             self._by_module[module].append((p, local))
         self._busy = False
-        self.handles = [m.register_forward_hook(self._hook) for m in self._by_module]
+        self.handles = []
+        for module in self._by_module:
+            _INJECTORS[module] = self
+            self.handles.append(module.register_forward_hook(_inject_deltas))
 
     def _jvp_tangent(self, module, local, args):
         weight = getattr(module, local).detach()
@@ -280,6 +285,20 @@ class _DeltaHooks:
     def remove(self):
         for handle in self.handles:
             handle.remove()
+        for module in self._by_module:
+            if _INJECTORS.get(module) is self:
+                del _INJECTORS[module]
+
+
+_INJECTORS: weakref.WeakKeyDictionary[nn.Module, _DeltaHooks] = weakref.WeakKeyDictionary()
+
+
+@torch.compiler.disable
+def _inject_deltas(module, args, output):
+    """The forward hook of every module holding a sampled weight. One function object for every
+    network, run eagerly (a graph break under ``torch.compile``), so compiled blocks around it are
+    reused from network to network instead of recompiled for each new set of hooks."""
+    return _INJECTORS[module]._hook(module, args, output)
 
 
 def _vjp_rows(out: torch.Tensor, deltas: list[torch.Tensor]) -> torch.Tensor:
@@ -372,23 +391,74 @@ def per_sample_jacobian(
     element: int = 0,
     generic: bool = False,
     direction: str = "reverse",
+    compile: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """J (B, C, P) = ∂logits_n/∂θ_p for element ``element`` of each named tensor, and the logits (B, C).
 
     ``direction="reverse"``: one forward and K = min(C, input width of a final ``nn.Linear`` head)
     batched backward products. ``"forward"``: P Jacobian–vector products (``torch.func.jvp`` under
     ``vmap``, in chunks of sampled weights taken in the order their layers run, so a chunk's tangents
-    start at its first layer). ``"auto"``: the cheaper by :meth:`JacobianPlan.cheaper`. Computation
-    stays in the model's dtype, on CUDA without TF32 (:func:`full_float32`). ``generic=True``
-    computes every tangent with ``torch.func.jvp`` instead of the closed forms for
+    start at its first layer; with the model in eval mode on groups of inputs sized to
+    :data:`TANGENT_BUDGET_BYTES`). ``"auto"``: the cheaper by :meth:`JacobianPlan.cheaper`.
+    ``compile=True`` runs reverse mode through compiled repeating blocks (:func:`compiled_blocks`).
+    Computation stays in the model's dtype, on CUDA without TF32 (:func:`full_float32`).
+    ``generic=True`` computes every tangent with ``torch.func.jvp`` instead of the closed forms for
     Conv2d/Linear/BatchNorm (for testing)."""
-    check_vkdnw_options({"direction": direction})
+    check_vkdnw_options({"direction": direction, "compile": compile})
     with full_float32() if inputs.is_cuda else contextlib.nullcontext():
         if direction != "reverse":
             plan = plan_jacobian(model, inputs, names, element)
             if direction == "forward" or plan.cheaper == "forward":
                 return _forward_jacobian(model, inputs, names, element, generic, plan)
+        if compile and not _COMPILE_FAILED:
+            try:
+                with compiled_blocks(model):
+                    return _reverse_jacobian(model, inputs, names, element, generic)
+            except Exception as error:  # noqa: BLE001 - no C++ compiler, an op inductor cannot lower, ...
+                _COMPILE_FAILED.append(error)
+                while (inner := getattr(error, "inner_exception", None) or error.__cause__) is not None:
+                    error = inner  # torch wraps the backend's own error
+                first_line = (str(error).strip().splitlines() or [""])[0][:200]
+                warnings.warn(f"compile=True failed ({type(error).__name__}: {first_line}); this process now "
+                              "scores eagerly", RuntimeWarning, stacklevel=4)  # fmt: skip
         return _reverse_jacobian(model, inputs, names, element, generic)
+
+
+COMPILE_BACKEND = "inductor"  # torch.compile backend of compiled_blocks
+BLOCK_RECOMPILE_LIMIT = 64  # one compiled entry per block shape (NB201: ~20 shapes across the space)
+_COMPILE_FAILED: list[Exception] = []  # a failed compile makes the rest of the process eager
+
+
+def repeating_blocks(model: nn.Module) -> list[nn.Module]:
+    """The innermost composite submodules (children but no grandchildren, e.g. ReLU–Conv–BN) whose
+    class occurs more than once: the granularity that repeats within and across architectures."""
+    composite = [
+        m for m in model.modules()
+        if m is not model and any(True for _ in m.children()) and not any(True for c in m.children() for _ in c.children())
+    ]  # fmt: skip
+    counts = Counter(type(m) for m in composite)
+    return [m for m in composite if counts[type(m)] > 1]
+
+
+@contextlib.contextmanager
+def compiled_blocks(model: nn.Module):
+    """Compile every :func:`repeating_blocks` module (``nn.Module.compile``, static shapes) for the
+    duration. torch keeps one compiled entry per block shape in the process, shared by all networks
+    (the delta hooks are one eager function, see :func:`_inject_deltas`), and inductor's on-disk FX
+    graph cache shares the generated code across processes."""
+    import torch._dynamo
+    import torch._functorch.config
+
+    blocks = repeating_blocks(model)
+    for block in blocks:
+        block.compile(backend=COMPILE_BACKEND, dynamic=False)
+    try:
+        with torch._dynamo.config.patch(recompile_limit=BLOCK_RECOMPILE_LIMIT), \
+                torch._functorch.config.patch(donated_buffer=False):  # the K backward passes retain the graph
+            yield blocks
+    finally:
+        for block in blocks:
+            block._compiled_call_impl = None
 
 
 @contextlib.contextmanager
@@ -564,6 +634,7 @@ def vkdnw_score(
     tensor_policy: str = "first",
     n_quantiles: int = 9,
     direction: str = "auto",
+    compile: bool = False,
 ) -> VKDNWResult:
     """VKDNW of ``model`` on ``inputs`` (B, …), model and inputs on one device, model in eval mode.
 
@@ -571,9 +642,11 @@ def vkdnw_score(
     give ``valid=False`` with a ``reason`` instead of raising; bad arguments raise ``ValueError``.
     A reference-mode Fisher made NaN only by the authors' Cholesky factor gets their fallback
     (entropy 0, ``valid=True``, ``reason`` = :data:`AUTHORS_FALLBACK`). ``direction`` picks how the
-    Jacobian is differentiated (see :func:`per_sample_jacobian`); both give the same J."""
+    Jacobian is differentiated and ``compile=True`` runs it through compiled repeating blocks (see
+    :func:`per_sample_jacobian`; a failed compile warns once and scores eagerly); all give the same J
+    up to float rounding."""
     return vkdnw_scores(model, inputs, modes=(mode,), n_tensors=n_tensors, tensor_policy=tensor_policy,
-                        n_quantiles=n_quantiles, direction=direction)[mode]  # fmt: skip
+                        n_quantiles=n_quantiles, direction=direction, compile=compile)[mode]  # fmt: skip
 
 
 def vkdnw_scores(
@@ -585,9 +658,11 @@ def vkdnw_scores(
     tensor_policy: str = "first",
     n_quantiles: int = 9,
     direction: str = "auto",
+    compile: bool = False,
 ) -> dict[str, VKDNWResult]:
     """:func:`vkdnw_score` for several modes from one shared Jacobian: ``{mode: VKDNWResult}``."""
-    check_vkdnw_options(dict(n_tensors=n_tensors, tensor_policy=tensor_policy, n_quantiles=n_quantiles, direction=direction))
+    check_vkdnw_options(dict(n_tensors=n_tensors, tensor_policy=tensor_policy, n_quantiles=n_quantiles,
+                             direction=direction, compile=compile))  # fmt: skip
     for mode in modes:
         check_vkdnw_options({"mode": mode})
     names = select_tensors(model, n_tensors, tensor_policy)
@@ -596,7 +671,7 @@ def vkdnw_scores(
     if len(names) < 2:
         reason = f"only {len(names)} parameter tensor(s) to sample; VKDNW needs at least 2"
         return {mode: _invalid(reason, dim, mode, started, names) for mode in modes}
-    jac, logits = per_sample_jacobian(model, inputs, names, direction=direction)
+    jac, logits = per_sample_jacobian(model, inputs, names, direction=direction, compile=compile)
     if not torch.isfinite(logits).all():
         return {mode: _invalid("non-finite logits", dim, mode, started, names) for mode in modes}
     shared_seconds = time.perf_counter() - started
@@ -628,7 +703,7 @@ def _results(jac, logits, modes, dim, n_quantiles, names, shared_seconds) -> dic
     return results
 
 
-VKDNW_OPTIONS = ("mode", "n_tensors", "tensor_policy", "n_quantiles", "direction")
+VKDNW_OPTIONS = ("mode", "n_tensors", "tensor_policy", "n_quantiles", "direction", "compile")
 _ALLOWED = {"mode": MODES, "tensor_policy": TENSOR_POLICIES, "n_quantiles": N_QUANTILES, "direction": DIRECTIONS}
 
 
@@ -641,6 +716,9 @@ def check_vkdnw_options(options: dict) -> dict:
             raise OptionError(key, value, f"unknown VKDNW option; expected any of {', '.join(VKDNW_OPTIONS)}")
         if key == "n_tensors":
             check_count(key, value)
+        elif key == "compile":
+            if not isinstance(value, bool):
+                raise OptionError(key, value, "expected True or False")
         else:
             check_choice(key, value, _ALLOWED[key])
     return dict(options)

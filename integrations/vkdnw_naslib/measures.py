@@ -72,6 +72,7 @@ class VKDNWOptions:
     tensor_policy: str = "first"
     n_quantiles: int = 9
     direction: str = "auto"
+    compile: bool = False
 
     def engine_options(self) -> dict:
         """The keywords of :func:`vkdnw_plugin.vkdnw.vkdnw_score` among these options."""

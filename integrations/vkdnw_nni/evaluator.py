@@ -55,6 +55,7 @@ class ScoreOptions:
     tensor_policy: str = "first"
     n_quantiles: int = 9
     direction: str = "auto"
+    compile: bool = False
     components: tuple[str, ...] = AGG_COMPONENTS
     seed: int = 0
     threads: int | None = DEFAULT_THREADS

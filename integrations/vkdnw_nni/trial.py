@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tensor-policy", default=None, help="first | random (default: the authors' per space)")
     parser.add_argument("--n-quantiles", type=int, default=None, help="9 | 11 (default: the authors' per space)")
     parser.add_argument("--direction", default="auto", help="Jacobian direction: auto | reverse | forward")
+    parser.add_argument("--compile", action="store_true", help="reverse mode through torch.compile'd repeating blocks")
     parser.add_argument("--components", default=None, help="comma-separated VKDNW_agg components")
     parser.add_argument("--seed", "--seeds", dest="seed", type=int, default=0, help="network init/input seed (one per trial)")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=THREADS_HELP)
@@ -90,6 +91,7 @@ def options_from_args(args) -> tuple[str, dict, object]:
             tensor_policy=args.tensor_policy or defaults["tensor_policy"],
             n_quantiles=args.n_quantiles or defaults["n_quantiles"],
             direction=args.direction,
+            compile=args.compile,
             components=tuple(args.components.split(",")) if args.components else ScoreOptions.components,
             seed=args.seed,
             threads=args.threads,

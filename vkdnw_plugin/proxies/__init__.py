@@ -110,8 +110,8 @@ def compute_proxies(
     naming it; the others are still computed. An unknown name raises ``ValueError`` before any
     work. ``feature_modules``: submodules (or their qualified names) whose outputs the AZ-NAS
     proxies read, default :func:`~.features.default_feature_modules`. ``vkdnw_options``: keywords of
-    :func:`~vkdnw_plugin.vkdnw.vkdnw_score` (``mode``, ``direction``, ``n_tensors``, ``tensor_policy``,
-    ``n_quantiles``) for the VKDNW-based proxies; unknown keywords raise ``ValueError`` before any work.
+    :func:`~vkdnw_plugin.vkdnw.vkdnw_score` (``mode``, ``direction``, ``compile``, ``n_tensors``,
+    ``tensor_policy``, ``n_quantiles``) for the VKDNW-based proxies; unknown keywords raise ``ValueError`` before any work.
     """
     if names is None:
         names = list_proxies()
