@@ -112,8 +112,8 @@ def test_changed_option_is_rescored_and_said(tmp_path, shared, caplog):
             values[direction] = {r["arch"]: r["value"] for r in rows}
         assert [r.message for r in caplog.records if "other scoring options" in r.message] == [
             f"3 results of nas-bench-macro/cifar10/batch 2 in the cache {cache.path} were computed under other scoring "
-            f'options or by another vkdnw-plugin version; they are not used (this run: {{"device": "cpu", "direction": '
-            f'"forward", "n_quantiles": 11, "n_tensors": 128, "resolution": 32, "tensor_policy": "random"}}, version {__version__})'
+            f'options or by another vkdnw-plugin version; they are not used (this run: {{"compile": false, "device": "cpu", '
+            f'"direction": "forward", "n_quantiles": 11, "n_tensors": 128, "resolution": 32, "tensor_policy": "random"}}, version {__version__})'
         ]
         for code in codes:  # both directions compute the same Fisher matrix
             assert values["forward"][code] == pytest.approx(values["reverse"][code], abs=1e-5)
