@@ -7,18 +7,17 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from test_vkdnw import small_model
 
 from vkdnw_plugin import vkdnw
-from vkdnw_plugin.spaces.nb201 import nb201_network
-from vkdnw_plugin.vkdnw import init_like_reference, repeating_blocks, vkdnw_score
+from vkdnw_plugin.vkdnw import repeating_blocks, vkdnw_score
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
 OTHER = "|nor_conv_1x1~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|avg_pool_3x3~2|"
 
 
-def small(arch, seed=0, dtype=torch.float64):
-    torch.manual_seed(seed)
-    return init_like_reference(nb201_network(arch, num_classes=10, C=4, N=1)).to(dtype)
+def small(arch, seed=0):
+    return small_model(arch, 10, seed)  # float64, 4 channels, one cell per stage
 
 
 @pytest.fixture
@@ -63,7 +62,7 @@ def test_compiled_blocks_give_the_eager_entropy_and_are_compiled_once(monkeypatc
 def test_inductor_compile_matches_eager(fresh_dynamo):
     """The real backend (inductor, C++ code) on a float32 network: entropies within the reference
     tolerance; without a working C++ toolchain this checks the eager fallback instead."""
-    model = small(ARCH, dtype=torch.float32)
+    model = small(ARCH).float()
     inputs = torch.randn(8, 3, 8, 8)
     eager = vkdnw_score(model, inputs, direction="reverse")
     compiled = vkdnw_score(model, inputs, direction="reverse", compile=True)
