@@ -18,6 +18,7 @@ from tqdm import tqdm
 from . import __version__
 from .options import (
     DEFAULT_THREADS,
+    OneLineParser,
     OptionError,
     OversubscriptionWarning,
     check_count,
@@ -47,13 +48,6 @@ SCORE_LEGEND = (
 
 class CliError(Exception):
     """A user error: printed as one line, exit status 2."""
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """Usage errors in the one-line format of every other bad input: ``vkdnw score: error: ...``, exit 2."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

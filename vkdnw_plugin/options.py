@@ -7,6 +7,7 @@ Nothing here creates a file or a folder.
 
 from __future__ import annotations
 
+import argparse
 import os
 import warnings
 from pathlib import Path
@@ -29,6 +30,14 @@ class OptionError(ValueError):
         """The message as a CLI prints it: ``--batch -3: expected a positive integer``."""
         flag = flag or "--" + self.option.replace("_", "-")
         return f"{flag} {_cli_text(self.value)}: {self.problem}"
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors in the one-line format of every other bad input: ``vkdnw score: error: ...``, exit 2
+    (the parser of every command-line tool of the plugin and its adapters)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 class OversubscriptionWarning(UserWarning):

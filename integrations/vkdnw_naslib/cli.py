@@ -16,11 +16,13 @@ import argparse
 import json
 import sys
 
+from vkdnw_plugin.options import OneLineParser
+
 
 def _parser() -> argparse.ArgumentParser:
     from vkdnw_plugin.cli import THREADS_HELP, HelpFormatter
 
-    parser = argparse.ArgumentParser(prog="vkdnw-naslib", description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="vkdnw-naslib", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (
         ("zc", "NASLib's zero-cost correlation experiment (predictor: vkdnw, vkdnw_agg or a NASLib built-in) + nDCG@k"),

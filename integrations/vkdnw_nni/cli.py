@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from vkdnw_plugin.options import OneLineParser
+
 
 class ConfigError(ValueError):
     """A bad experiment-config value; the message starts with the field's path."""
@@ -105,7 +107,7 @@ def check_config(path: str | Path) -> dict:
 def main(argv=None) -> int:
     from vkdnw_plugin.cli import console
 
-    parser = argparse.ArgumentParser(prog="vkdnw-nni", description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog="vkdnw-nni", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("search-space", help="print the NNI HPO search space of a NAS space")
     p.add_argument("--space", default="nb201")

@@ -34,10 +34,11 @@ and no ``cifar10-valid`` / 12-epoch rows.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
+
+from vkdnw_plugin.options import OneLineParser
 
 NNI_OPS = {"nor_conv_3x3": "conv_3x3", "nor_conv_1x1": "conv_1x1", "skip_connect": "skip_connect",
            "avg_pool_3x3": "avg_pool_3x3", "none": "none"}
@@ -152,7 +153,7 @@ def use_nb201_db(path: str | os.PathLike) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="vkdnw-nni build-nb201-db", description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog="vkdnw-nni build-nb201-db", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="sqlite file to write")
     parser.add_argument("--table", default=None, help="NB201 table (default: $VKDNW_NB201_TABLE or shared copy)")
     args = parser.parse_args(argv)

@@ -9,7 +9,6 @@ accuracy comes from the shared NB201 table (``--dataset``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -17,6 +16,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from vkdnw_plugin.options import OneLineParser
 from vkdnw_plugin.ranking import AGG_COMPONENTS
 
 
@@ -129,7 +129,7 @@ def format_table(rows: list[dict], top: int = 10) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="vkdnw-nni report", description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog="vkdnw-nni report", description=__doc__.split("\n\n")[0])
     parser.add_argument("experiment_id")
     parser.add_argument("--experiment-dir", default=None, help="experimentWorkingDirectory of the run")
     parser.add_argument("--dataset", default="cifar10", help="NB201 dataset for true accuracy")

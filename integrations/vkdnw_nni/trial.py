@@ -38,9 +38,9 @@ def _process_age() -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     from vkdnw_plugin.cli import THREADS_HELP, HelpFormatter
-    from vkdnw_plugin.options import DEFAULT_THREADS
+    from vkdnw_plugin.options import DEFAULT_THREADS, OneLineParser
 
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0],
                                      formatter_class=HelpFormatter)  # fmt: skip
     parser.add_argument("--space", default="nb201", help="nb201 | proxylessnas")
     parser.add_argument("--dataset", default=None, help="NB201 dataset: cifar10 | cifar100 | ImageNet16-120")
