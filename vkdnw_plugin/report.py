@@ -134,21 +134,45 @@ def plot_report(wide: pd.DataFrame, accuracy: pd.Series, metrics: pd.DataFrame, 
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(7, 4))
     acc = accuracy.to_numpy()
-    ks = np.unique(np.geomspace(1, len(acc), 20).astype(int))
     bars = _interval(metrics, "ndcg")
+    if bars is None:
+        fig, ax = plt.subplots(figsize=(7, 4))
+    else:  # the CIs get their own panel, one bar per proxy side by side, so none hides another
+        fig, (ax, ci_ax) = plt.subplots(1, 2, figsize=(8.5, 4), sharey=True, gridspec_kw={"width_ratios": [4, 1.3], "wspace": 0.05})
+    n = len(acc)
+    linear = n <= 30
+    if linear:  # every k from 1 to n on a linear axis
+        ks = np.arange(1, n + 1)
+    else:  # a log axis with every k of 1, 2, 5, 10, 20, 50, ... below n, n itself, and a few in between
+        ticks = [m * 10**e for e in range(int(math.log10(n)) + 1) for m in (1, 2, 5) if m * 10**e * 1.5 <= n] + [n]
+        ks = np.unique(np.concatenate([np.geomspace(1, n, 40).astype(int), ticks]))
     for i, (name, label) in enumerate(zip(names, labels)):
         mask = wide[name].notna().to_numpy()
         (line,) = ax.plot(ks, [ndcg_at_k(acc[mask], wide[name].to_numpy()[mask], k=min(k, mask.sum())) for k in ks], label=label)
         if bars is not None:
-            at = metrics.ndcg_k.iloc[i] * 1.01**i  # side by side, not on top of each other
-            ax.errorbar(at, metrics.ndcg.iloc[i], yerr=bars[:, i : i + 1], color=line.get_color(), capsize=3)
-    ax.set_xscale("log")
+            ci_ax.errorbar(i, metrics.ndcg.iloc[i], yerr=bars[:, i : i + 1], color=line.get_color(), fmt="o", markersize=4, capsize=3)
+    if linear:
+        ax.set_xlim(0.5, n + 0.5)
+        ax.set_xticks(ks if n <= 12 else [k for k in ks if k == 1 or k % 5 == 0 or k == n])
+    else:
+        ax.set_xscale("log")
+        ax.set_xticks(ticks, [f"{k:,}" for k in ticks])
+        ax.minorticks_off()
+    ax.grid(alpha=0.3)
     ax.set_xlabel("k (top-k networks by test accuracy)")
     ax.set_ylabel("nDCG@k")
-    ax.set_title(f"nDCG@k ({context})" + ("; bars: 95 % CI at the table's k" if bars is not None else ""), fontsize=9)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+    ax.set_title(f"nDCG@k ({context})", fontsize=9)
+    if bars is not None:
+        ks_table = sorted({int(k) for k in metrics.ndcg_k})
+        ci_ax.set_xlim(-0.7, len(names) - 0.3)
+        ci_ax.set_xticks([])
+        ci_ax.grid(axis="y", alpha=0.3)
+        ci_ax.set_xlabel("proxies (colours as in the legend)", fontsize=7)
+        ci_ax.set_title(f"nDCG@{', '.join(map(str, ks_table))}, 95 % CI", fontsize=8)
+        ci_ax.legend(*ax.get_legend_handles_labels(), fontsize=7, loc="upper left", bbox_to_anchor=(1.04, 1))
+    else:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
     paths.append(out / "ndcg_at_k.png")
     fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
     plt.close(fig)
