@@ -1,6 +1,6 @@
 """VKDNW_single and VKDNW_agg next to NASLib's 13 built-in proxies (this package's implementations) on
 12 seeded NB201 architectures, Kendall τ against CIFAR-10 test accuracy. Needs the NB201 table
-(VKDNW_SHARED). See README for measured times. For NASLib's own code, see `vkdnw-naslib compare`.
+(VKDNW_SHARED). Measured run time: docs/examples.md. For NASLib's own code, see `vkdnw-naslib compare`.
 
     python examples/compare_with_builtin_proxies.py [--threads 1]
 """

@@ -5,7 +5,8 @@ Run it on the login node, in an environment the compute nodes share (the jobs st
 this same Python, so they get the same vkdnw-plugin version; a mismatch is refused before scoring):
 
     pip install "vkdnw-plugin[dask]" dask-jobqueue
-    python examples/dask_slurm.py --queue cpu --account myproject --jobs 10 --cores 32
+    python examples/dask_slurm.py --queue cpu --account myproject [--jobs 10] [--cores 32] [--walltime 04:00:00]
+                                  [--dataset cifar10] [--cache nb201_all.sqlite] [--out nb201_all]
 
 Each job runs ``--cores`` single-threaded worker processes (one network per core, one torch thread
 each, so no core is oversubscribed). The scheduler runs in this process; results go into the SQLite

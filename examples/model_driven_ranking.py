@@ -1,7 +1,7 @@
 """Model-driven ranking (paper, feature set (c) without VKDNW): a random forest on NASLib's built-in
 proxy scores (NAS-Bench-Suite-Zero, precomputed) plus NB201 graph features, trained on 1,024 random
 architectures and tested on the other 8,421 of the unique set (ImageNet16-120). Needs VKDNW_SHARED.
-About 30 s. With VKDNW features, use `vkdnw evaluate --proxies model_driven,...`.
+Measured run time: docs/examples.md. With VKDNW features, use `vkdnw evaluate --proxies model_driven,...`.
 
     python examples/model_driven_ranking.py
 """

@@ -3,10 +3,11 @@ ImageNet-shaped): VKDNW_agg rank-aggregation evolution under a FLOPs budget coun
 Every sample is FLOPs-checked before it costs a trial. VKDNW uses the authors' MobileNetV2 variant
 (128 random tensors, 11 quantiles); on a CPU it scores at batch 8, 32x32, 10 classes (the paper:
 batch 64 at 224x224, 1000 classes; set --batch/--resolution/--classes for that on a GPU).
-About 1-2 minutes on 2 CPU cores.
+Measured run time: docs/examples.md.
 
     pip install -e ".[nni]"
-    python examples/nni_search_mbv2.py [--trials 12] [--max-mflops 330]
+    python examples/nni_search_mbv2.py [--trials 10] [--population 4] [--max-mflops 330] [--batch 8] [--resolution 32]
+                                        [--classes 10] [--seed 0]
 """
 
 import argparse
@@ -39,14 +40,33 @@ def main():
     print(f"scored {len(strategy.history)} architectures ({min(flops):.0f}..{max(flops):.0f} MFLOPs at 224x224), "
           f"skipped {strategy.rejected_over_budget} samples over {args.max_mflops:g} MFLOPs before scoring, "
           f"{strategy.failed} failed")
-    print(f"{'VKDNW_agg':>9}  {'MFLOPs':>6}  {'params M':>8}  {'dim':>3}  {'entropy':>7}  blocks (depth per stage; kernel/expansion per layer)")
-    for entry in strategy.top_architectures(3):
-        arch = entry["arch"]
-        depths = " ".join(str(arch[k]) for k in sorted(arch) if k.endswith("_depth"))
-        used = canonical_sample(arch)  # the choices this network uses (a stage's depth leaves the rest unused)
-        layers = " ".join(str(used[k]) for k in sorted(used) if not k.endswith("_depth") and used[k] is not None)
-        print(f"{entry['vkdnw_agg']:9.2f}  {entry['flops']:6.1f}  {entry['params']:8.2f}  {entry['vkdnw_dim']:3d}  "
-              f"{entry['vkdnw']:7.4f}  depths {depths} | {layers[:60]}...")
+    top = strategy.top_architectures(3)
+    used = [canonical_sample(entry["arch"]) for entry in top]  # a stage's depth leaves its later layers unused (None)
+    labels, shared = differing_choices(used)
+    if len(top) > 1:
+        print(f"top {len(top)}: only the choices that differ between them; the {shared} layer choices they share are not shown; "
+              "'-' = layer unused at its stage's depth")
+    print(f"{'VKDNW_agg':>9}  {'MFLOPs':>6}  {'params M':>8}  {'dim':>3}  {'entropy':>7}  " + "  ".join(f"{label:>6}" for label in labels))
+    for entry, choices in zip(top, used):
+        cells = "  ".join(f"{'-' if choices.get(label) is None else choices[label]!s:>6}" for label in labels)
+        print(f"{entry['vkdnw_agg']:9.2f}  {entry['flops']:6.1f}  {entry['params']:8.2f}  {entry['vkdnw_dim']:3d}  {entry['vkdnw']:7.4f}  {cells}")
+
+
+def differing_choices(samples: list[dict]) -> tuple[list[str], int]:
+    """The labels whose value differs between ``samples`` (all labels for a single sample), in space
+    order (stage, then layer), and how many used layer choices the samples share."""
+    labels = sorted({label for sample in samples for label in sample}, key=_space_order)
+    differ = [label for label in labels if len(samples) < 2 or len({str(s.get(label)) for s in samples}) > 1]
+    shared = sum(1 for label in labels if label not in differ and samples[0].get(label) is not None and not label.endswith("_depth"))
+    return differ, shared
+
+
+def _space_order(label: str) -> tuple:
+    """``s2_depth`` before ``s2_i0`` before ``s2_i10``; labels of another form after them, by name."""
+    stage, _, rest = str(label).partition("_")
+    if stage[1:].isdigit() and (rest == "depth" or rest[1:].isdigit()):
+        return (0, int(stage[1:]), -1 if rest == "depth" else int(rest[1:]), "")
+    return (1, 0, 0, str(label))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """VKDNW_agg rank-aggregation evolution on NNI's own NAS-Bench-201 space (NNI 3.0 ``NasExperiment``,
 sequential engine, no web server), under a FLOPs budget; prints the top architectures with their
-true CIFAR-10 test accuracy when the NB201 table is available. About 1-2 minutes on 2 CPU cores.
+true CIFAR-10 test accuracy when the NB201 table is available. Measured run time: docs/examples.md.
 
     pip install -e ".[nni]"
-    python examples/nni_search_nb201.py [--trials 16] [--max-mflops 100]
+    python examples/nni_search_nb201.py [--trials 12] [--population 5] [--max-mflops 100] [--seed 0]
 """
 
 import argparse

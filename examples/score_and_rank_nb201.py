@@ -1,6 +1,6 @@
 """Score 8 NAS-Bench-201 networks with VKDNW and rank them (VKDNW_single); show true accuracy when
 the NB201 table is available (VKDNW_SHARED or VKDNW_NB201_TABLE). Uses the same seeded protocol as
-``vkdnw score`` (seed 0, batch 64, CIFAR-10), so the numbers match it. See README for measured times.
+``vkdnw score`` (seed 0, batch 64, CIFAR-10), so the numbers match it. Measured run time: docs/examples.md.
 
     python examples/score_and_rank_nb201.py [--threads 1]
 """
