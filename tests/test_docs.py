@@ -141,3 +141,16 @@ def test_example_docstrings_name_every_defaulted_option():
                 assert re.search(rf"\[{re.escape(flag)} {re.escape(_as_text(value))}\]", docstring), (
                     f"{example.name}: docstring lacks [{flag} {_as_text(value)}]"
                 )
+
+
+def test_readme_stays_a_short_guide():
+    assert len(README.splitlines()) <= 300
+
+
+@pytest.mark.parametrize("doc", [ROOT / "README.md", *DOCS], ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_docs_describe_the_package_not_its_history(doc):
+    """Machines are described by cores, threads and CPU model; no work-log vocabulary."""
+    text = doc.read_text()
+    for pattern in (r"\bsessions?\b", r"\blent\b", r"earlier machines?", r"\bthis (machine|VM)\b", r"\bissues? #?\d", r"\btargets?\b"):
+        found = re.search(pattern, text, re.I)
+        assert not found, f"{doc.name}: {text[max(0, found.start() - 40) : found.end() + 40]!r}"
