@@ -42,7 +42,7 @@ def floor_seconds(model, inputs, k: int) -> float:
 
 def engine_rows(setup, archs) -> None:
     """Eager vs compiled engine per network, then medians (compile time apart)."""
-    from vkdnw_plugin.vkdnw import vkdnw_score
+    from vkdnw_plugin.engine import vkdnw_score
 
     def timed(model, x, compile):
         started = time.perf_counter()
@@ -79,8 +79,8 @@ def main() -> None:
     import torch._dynamo
     import torch._functorch.config
 
+    from vkdnw_plugin.scoring import reference_setup
     from vkdnw_plugin.spaces.nb201 import OPS, NB201Arch, dataset_shape, nb201_network
-    from vkdnw_plugin.vkdnw import reference_setup
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--archs", type=int, default=6)

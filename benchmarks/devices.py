@@ -43,7 +43,8 @@ def factories(space, classes_or_dataset, n, seed):
 def main() -> None:
     import torch
 
-    from vkdnw_plugin.vkdnw import reference_setup, vkdnw_score
+    from vkdnw_plugin.engine import vkdnw_score
+    from vkdnw_plugin.scoring import reference_setup
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")

@@ -43,7 +43,8 @@ def build(network: str, classes: int):
 def measure(network: str, classes: int, batch: int, method: str, threads: int) -> dict:
     import torch
 
-    from vkdnw_plugin.vkdnw import plan_jacobian, reference_setup, select_tensors, vkdnw_score
+    from vkdnw_plugin.engine import plan_jacobian, select_tensors, vkdnw_score
+    from vkdnw_plugin.scoring import reference_setup
 
     torch.set_num_threads(threads)
     factory, resolution, policy, quantiles = build(network, classes)

@@ -9,7 +9,7 @@ def naive_entropy(model, x) -> float:
     import torch
     from torch.func import functional_call, jacrev, vmap
 
-    from vkdnw_plugin.vkdnw import fisher_matrix, logits_of, select_tensors, spectrum_entropy
+    from vkdnw_plugin.engine import fisher_matrix, logits_of, select_tensors, spectrum_entropy
 
     names = select_tensors(model)
     params = {k: v.detach() for k, v in model.named_parameters()}

@@ -13,9 +13,10 @@ import warnings
 
 import torch
 
+from vkdnw_plugin.engine import vkdnw_score
 from vkdnw_plugin.proxies import compute_proxies, list_proxies
+from vkdnw_plugin.scoring import reference_setup
 from vkdnw_plugin.spaces.nb201 import OPS, NB201Arch, dataset_shape, nb201_network
-from vkdnw_plugin.vkdnw import reference_setup, vkdnw_score
 
 
 def main():

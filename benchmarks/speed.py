@@ -27,12 +27,9 @@ import time
 def measure(method: str, arch: str, dataset: str, threads: int) -> dict:
     import torch
 
+    from vkdnw_plugin.engine import logits_of, vkdnw_score
+    from vkdnw_plugin.scoring import reference_setup
     from vkdnw_plugin.spaces.nb201 import dataset_shape, nb201_network
-    from vkdnw_plugin.vkdnw import (
-        logits_of,
-        reference_setup,
-        vkdnw_score,
-    )
 
     torch.set_num_threads(threads)
     classes, res = dataset_shape(dataset)
@@ -43,7 +40,7 @@ def measure(method: str, arch: str, dataset: str, threads: int) -> dict:
     elif method == "engine_native_bn":  # ablation: the engine with torch's own BatchNorm backward
         import contextlib
 
-        import vkdnw_plugin.vkdnw as engine
+        import vkdnw_plugin.engine.jacobian as engine
 
         engine._cheap_eval_batchnorm = lambda model: contextlib.nullcontext()
         entropy = vkdnw_score(model, x, mode="reference").entropy

@@ -31,8 +31,9 @@ def _init(threads: int) -> None:
 def score(task) -> float:
     """Seconds to score one network with ``method`` (``engine`` or ``naive``)."""
     method, arch, dataset = task
+    from vkdnw_plugin.engine import vkdnw_score
+    from vkdnw_plugin.scoring import reference_setup
     from vkdnw_plugin.spaces.nb201 import dataset_shape, nb201_network
-    from vkdnw_plugin.vkdnw import reference_setup, vkdnw_score
 
     classes, res = dataset_shape(dataset)
     model, x = reference_setup(lambda: nb201_network(arch, classes), 0, (64, 3, res, res))

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from vkdnw_plugin.cli import main
+from vkdnw_plugin.engine import vkdnw_score
+from vkdnw_plugin.scoring import init_like_reference
 from vkdnw_plugin.spaces.nb201 import nb201_network
-from vkdnw_plugin.vkdnw import init_like_reference, vkdnw_score
 
 
 def run_cli(*args):

@@ -9,8 +9,9 @@ import pytest
 import torch
 from test_vkdnw import small_model
 
-from vkdnw_plugin import vkdnw
-from vkdnw_plugin.vkdnw import repeating_blocks, vkdnw_score
+from vkdnw_plugin.engine import _compile as vkdnw
+from vkdnw_plugin.engine import vkdnw_score
+from vkdnw_plugin.engine._compile import repeating_blocks
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
 OTHER = "|nor_conv_1x1~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|avg_pool_3x3~2|"

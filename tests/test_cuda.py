@@ -6,9 +6,9 @@ import pytest
 import torch
 from test_vkdnw import SMALL_ARCHS, oracle_fishers, oracle_jacobian, small_model
 
+from vkdnw_plugin.engine import per_sample_jacobian, select_tensors, vkdnw_score
 from vkdnw_plugin.scoring import score_architecture
 from vkdnw_plugin.spaces.nb201 import nb201_network
-from vkdnw_plugin.vkdnw import per_sample_jacobian, select_tensors, vkdnw_score
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; this torch sees none")
 

@@ -6,10 +6,10 @@ import math
 import pytest
 import torch
 
+from vkdnw_plugin.engine import vkdnw_score
 from vkdnw_plugin.proxies import compute_proxies, get_proxy, list_aliases, list_proxies, register_proxy
 from vkdnw_plugin.ranking import single_key, single_value
 from vkdnw_plugin.scoring import network, score_architecture, seeded_setup
-from vkdnw_plugin.vkdnw import vkdnw_score
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
 

@@ -31,9 +31,9 @@ from vkdnw_naslib import measures  # noqa: E402
 from vkdnw_naslib.config import ConfigError, load_config  # noqa: E402
 from vkdnw_naslib.predictor import VKDNWAggPredictor, make_predictor, predictor_names  # noqa: E402
 
+from vkdnw_plugin.engine import vkdnw_score  # noqa: E402
 from vkdnw_plugin.ranking import single_key, single_value  # noqa: E402
-from vkdnw_plugin.scoring import score_architecture  # noqa: E402
-from vkdnw_plugin.vkdnw import init_like_reference, vkdnw_score  # noqa: E402
+from vkdnw_plugin.scoring import init_like_reference, score_architecture  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"

@@ -44,7 +44,7 @@ def test_twine_check_passes(dist):
 def test_wheel_and_sdist_contents(dist):
     wheel = zipfile.ZipFile(next(dist.glob("*.whl")))
     names = set(wheel.namelist())
-    for required in ("vkdnw_plugin/vkdnw.py", "vkdnw_plugin/proxies/__init__.py", "vkdnw_nni/trial.py",
+    for required in ("vkdnw_plugin/engine/__init__.py", "vkdnw_plugin/proxies/__init__.py", "vkdnw_nni/trial.py",
                      "vkdnw_nni/loopback.js", "vkdnw_naslib/__init__.py"):  # fmt: skip
         assert required in names, f"{required} missing from the wheel"
     data = sorted(Path(n).name for n in names if "/data/share/vkdnw-plugin/configs/" in n)

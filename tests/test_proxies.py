@@ -549,7 +549,8 @@ def test_suite_zero_agreement_all_naslib_proxies():
 
 
 def test_vkdnw_options_reach_the_engine_and_bad_ones_are_named():
-    from vkdnw_plugin.vkdnw import reference_setup, vkdnw_score
+    from vkdnw_plugin.engine import vkdnw_score
+    from vkdnw_plugin.scoring import reference_setup
 
     model, inputs = reference_setup(lambda: nb201_network(MID_ARCH, num_classes=10), 0, (4, 3, 32, 32))
     options = {"mode": "exact", "n_tensors": 16, "direction": "forward"}

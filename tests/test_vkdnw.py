@@ -10,16 +10,10 @@ import torch
 from torch import nn
 from torch.func import functional_call, jacrev
 
+from vkdnw_plugin.engine import per_sample_jacobian, plan_jacobian, select_tensors, vkdnw_score
 from vkdnw_plugin.ranking import vkdnw_single_rank
+from vkdnw_plugin.scoring import init_like_reference, reference_setup
 from vkdnw_plugin.spaces.nb201 import nb201_network
-from vkdnw_plugin.vkdnw import (
-    init_like_reference,
-    per_sample_jacobian,
-    plan_jacobian,
-    reference_setup,
-    select_tensors,
-    vkdnw_score,
-)
 
 SMALL_ARCHS = [
     "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|",
@@ -137,7 +131,7 @@ def test_both_directions_match_float64_oracle(direction, policy, num_classes, n_
 def test_forward_input_groups_match_float64_oracle(monkeypatch, budget, group, chunk):
     """A smaller tangent budget splits the batch into input groups (eval mode: inputs are independent);
     J is the oracle's for every split, including one input per pass."""
-    monkeypatch.setattr("vkdnw_plugin.vkdnw.TANGENT_BUDGET_BYTES", budget)
+    monkeypatch.setattr("vkdnw_plugin.engine.jacobian.TANGENT_BUDGET_BYTES", budget)
     model = small_model(SMALL_ARCHS[0], 20, seed=2)
     inputs = torch.randn(5, 3, 8, 8, dtype=torch.float64)
     names = select_tensors(model, 12, "random")
@@ -150,7 +144,7 @@ def test_forward_input_groups_match_float64_oracle(monkeypatch, budget, group, c
 
 def test_forward_keeps_whole_batches_in_training_mode(monkeypatch):
     """With a module in training mode inputs may interact, so the budget shrinks the chunk instead."""
-    monkeypatch.setattr("vkdnw_plugin.vkdnw.TANGENT_BUDGET_BYTES", 2**17)
+    monkeypatch.setattr("vkdnw_plugin.engine.jacobian.TANGENT_BUDGET_BYTES", 2**17)
     model = small_model(SMALL_ARCHS[0], 20).train()
     plan = plan_jacobian(model, torch.randn(5, 3, 8, 8, dtype=torch.float64), select_tensors(model, 12))
     assert (plan.group, plan.chunk) == (5, 3)

@@ -9,12 +9,11 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "VKDNWResult": "vkdnw",
-    "vkdnw_score": "vkdnw",
-    "vkdnw_scores": "vkdnw",
+    "VKDNWResult": "engine",
+    "vkdnw_score": "engine",
+    "vkdnw_scores": "engine",
     "vkdnw_single_rank": "ranking",
-    "reference_setup": "vkdnw",
-    "select_tensors": "vkdnw",
+    "reference_setup": "scoring",
     "SPACES": "scoring",
     "network": "scoring",
     "seeded_setup": "scoring",
@@ -27,7 +26,6 @@ _EXPORTS = {
     "AGG_COMPONENTS": "ranking",
     "ModelDrivenRanker": "ranking",
     "aggregate_ranks": "ranking",
-    "single_key": "ranking",
     "single_value": "ranking",
     "architecture_key": "evolution",
     "mutate_one_choice": "evolution",

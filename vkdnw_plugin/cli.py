@@ -23,12 +23,12 @@ from .options import (
     OversubscriptionWarning,
     check_count,
     check_device,
+    check_vkdnw_options,
     parse_seeds,
     use_threads,
 )
 from .ranking import AGG_COMPONENTS
 from .scoring import SPACES, check_space_dataset, network, score_architecture, space_options
-from .vkdnw import check_vkdnw_options
 
 # Command-line flags of the API parameters that are spelled differently (see OptionError.cli_message).
 FLAGS = {"modes": "--mode", "n_boot": "--bootstrap", "subset": "--archs", "seed": "--sample-seed"}

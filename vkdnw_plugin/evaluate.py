@@ -73,9 +73,9 @@ def _failed_rows(item, error: Exception) -> tuple[str, int, list[tuple[str, str,
 
 def _score_rows(item: Task) -> tuple[str, int, list[tuple[str, str, float, dict]]]:
     """Every missing (proxy, mode) of one (arch, seed). Failures give NaN with the reason."""
+    from .engine import vkdnw_scores
     from .proxies import compute_proxies
     from .scoring import network, seeded_setup
-    from .vkdnw import vkdnw_scores
 
     wanted = item.wanted
     out = [(proxy, NO_MODE, float(arch_feature(item.space, proxy, item.arch)), {}) for proxy, _ in wanted

@@ -11,6 +11,7 @@ import pandas as pd
 from .executors import check_scheduler
 from .options import (
     DEFAULT_THREADS,
+    MODES,
     OptionError,
     check_count,
     check_device,
@@ -21,7 +22,6 @@ from .options import (
 from .ranking import AGG_COMPONENTS, nb201_graph_features
 from .scoring import check_space_dataset, space_options
 from .spaces.nas_bench_macro import layer_features
-from .vkdnw import MODES
 
 VKDNW_PROXIES = ("vkdnw", "vkdnw_single")  # computed per Fisher mode by the engine
 DERIVED = ("vkdnw_agg", "model_driven")  # computed inside the collection from other proxies

@@ -205,3 +205,30 @@ def check_cache_path(path) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OptionError("cache", path, f"folder {folder} is not writable")
     return path
+
+
+# ----------------------------------------------------------------------------- VKDNW engine options
+
+MODES = ("reference", "exact")
+TENSOR_POLICIES = ("first", "random")
+N_QUANTILES = (9, 11)
+DIRECTIONS = ("auto", "reverse", "forward")
+VKDNW_OPTIONS = ("mode", "n_tensors", "tensor_policy", "n_quantiles", "direction", "compile")
+_ALLOWED = {"mode": MODES, "tensor_policy": TENSOR_POLICIES, "n_quantiles": N_QUANTILES, "direction": DIRECTIONS}
+
+
+def check_vkdnw_options(options: dict) -> dict:
+    """``options`` (keywords of :func:`~vkdnw_plugin.engine.vkdnw_score`) as a new dict, or an
+    :class:`OptionError` naming the first unknown key or bad value: the one check behind the API, the
+    CLIs and the framework configs."""
+    for key, value in options.items():
+        if key not in VKDNW_OPTIONS:
+            raise OptionError(key, value, f"unknown VKDNW option; expected any of {', '.join(VKDNW_OPTIONS)}")
+        if key == "n_tensors":
+            check_count(key, value)
+        elif key == "compile":
+            if not isinstance(value, bool):
+                raise OptionError(key, value, "expected True or False")
+        else:
+            check_choice(key, value, _ALLOWED[key])
+    return dict(options)

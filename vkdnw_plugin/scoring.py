@@ -16,9 +16,42 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .options import OptionError, check_choice, check_count
+from .engine import VKDNWResult, vkdnw_scores
+from .options import OptionError, check_choice, check_count, check_vkdnw_options
 from .spaces.nb201 import DATASETS, dataset_shape
-from .vkdnw import VKDNWResult, check_vkdnw_options, reference_setup, vkdnw_scores
+
+
+def _kaiming_fanin(module: nn.Module) -> None:
+    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):
+        nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm)) and module.affine:
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+def init_like_reference(model: nn.Module, seed: int | None = None) -> nn.Module:
+    """The authors' initialisation: Kaiming-normal fan-in (ReLU gain) for conv/linear weights, zero
+    biases, BatchNorm/GroupNorm γ=1, β=0; the model is left in eval mode (BN running stats untouched,
+    so 0/1 right after construction). ``seed`` re-seeds torch's global RNG first; the authors seed
+    *before building* the network, see :func:`reference_setup`."""
+    if seed is not None:
+        torch.manual_seed(seed)
+    model.apply(_kaiming_fanin)
+    return model.eval()
+
+
+def reference_setup(build, seed: int, input_shape: tuple[int, ...], device="cpu"):
+    """Reproduce the authors' tensors: seed, ``model = build()``, initialise, ``torch.randn`` input.
+
+    Returns ``(model, inputs)``; the global RNG is restored afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = init_like_reference(build())
+        inputs = torch.randn(*input_shape)
+    return model.to(device), inputs.to(device)
+
 
 SPACES = ("nb201", "nas-bench-macro")
 # The authors' VKDNW settings: their NB201 code and their MobileNetV2 code (also used for NAS-Bench-Macro,

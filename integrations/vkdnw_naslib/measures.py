@@ -34,10 +34,11 @@ from dataclasses import asdict, dataclass, fields, replace
 import torch
 from torch import nn
 
+from vkdnw_plugin.engine import vkdnw_score
+from vkdnw_plugin.options import VKDNW_OPTIONS, check_vkdnw_options
 from vkdnw_plugin.ranking import single_value
-from vkdnw_plugin.scoring import score_architecture
+from vkdnw_plugin.scoring import init_like_reference, score_architecture
 from vkdnw_plugin.spaces.nb201 import DATASETS
-from vkdnw_plugin.vkdnw import VKDNW_OPTIONS, check_vkdnw_options, init_like_reference, vkdnw_score
 
 __all__ = [
     "OUR_MEASURES",

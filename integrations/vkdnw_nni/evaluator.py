@@ -28,10 +28,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from vkdnw_plugin.options import DEFAULT_THREADS, check_count
+from vkdnw_plugin.engine import vkdnw_score
+from vkdnw_plugin.options import DEFAULT_THREADS, VKDNW_OPTIONS, check_count, check_vkdnw_options
 from vkdnw_plugin.proxies.params import params as params_in_millions
 from vkdnw_plugin.ranking import AGG_COMPONENTS, single_value
-from vkdnw_plugin.vkdnw import VKDNW_OPTIONS, check_vkdnw_options, reference_setup, vkdnw_score
+from vkdnw_plugin.scoring import reference_setup
 
 from ._compat import FunctionalEvaluator
 from .spaces import count_mflops, nb201_arch_str

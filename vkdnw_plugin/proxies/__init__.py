@@ -34,7 +34,7 @@ import warnings
 import torch
 from torch import nn
 
-from ..vkdnw import check_vkdnw_options
+from ..options import check_vkdnw_options
 
 # Importing the modules registers their proxies.
 from . import (  # noqa: E402,F401  (registration side effects)

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..vkdnw import logits_of
+from ..engine import logits_of
 from ._utils import RELU_TYPES, random_labels, weight_layers, working_copy
 
 SHARED_PASS_ARTEFACTS = frozenset({"logits", "relu_kernel", "input_grad", "weight_grads", "fisher", "grasp"})

@@ -16,7 +16,7 @@ import math
 
 import torch
 
-from ..vkdnw import logits_of
+from ..engine import logits_of
 from ._registry import register_proxy
 from ._utils import remove_batchnorm, weight_layers, working_copy
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 
-from ..vkdnw import vkdnw_score
+from ..engine import vkdnw_score
 from ._context import ensure_context, register_artefact
 from ._registry import register_proxy
 

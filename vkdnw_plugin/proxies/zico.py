@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..vkdnw import logits_of
+from ..engine import logits_of
 from ._context import ensure_context
 from ._registry import register_proxy
 from ._utils import weight_layers
