@@ -63,7 +63,7 @@ def main() -> None:
         for index, (_, factory, policy, quantiles) in enumerate(factories(space, data, args.networks + 1, args.seed)):
             model, x = reference_setup(factory, index, (args.batch, 3, resolution, resolution), args.device)
             start = time.perf_counter()
-            vkdnw_score(model, x, mode="reference", tensor_policy=policy, n_quantiles=quantiles)
+            vkdnw_score(model, x, modes="reference", tensor_policy=policy, n_quantiles=quantiles)
             if index:  # the first network warms up kernels and caches
                 seconds.append(time.perf_counter() - start)
         median = statistics.median(seconds)

@@ -59,7 +59,7 @@ def measure(network: str, classes: int, batch: int, method: str, threads: int) -
         return {"seconds": one * len(names), "forward": one, "P": len(names)}
     plan = plan_jacobian(model, x, names)
     start = time.perf_counter()
-    result = vkdnw_score(model, x, mode="exact", tensor_policy=policy, n_quantiles=quantiles, direction=method)
+    result = vkdnw_score(model, x, modes="exact", tensor_policy=policy, n_quantiles=quantiles, direction=method)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "entropy": result.entropy, "chose": plan.cheaper if method == "auto" else method,
             "K": plan.reverse_passes, "P": len(names)}  # fmt: skip

@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     from vkdnw_nni.evaluator import score_model
-    from vkdnw_nni.ranking import population_agg
+    from vkdnw_nni.tuner import population_fitness as population_agg
 
     from vkdnw_plugin.groundtruth import load_nas_bench_macro
     from vkdnw_plugin.metrics import kendall_tau, spearman

@@ -50,7 +50,7 @@ from nni.nas.evaluator import FunctionalEvaluator
 from nni.nas.experiment import NasExperiment, NasExperimentConfig
 from nni.nas.hub.pytorch import NasBench201
 from nni.nas.strategy.base import Strategy
-from vkdnw_nni.evaluator import ScoreOptions, evaluate_model
+from vkdnw_nni.evaluator import evaluate_model
 archs = json.load(open({str(workdir / 'archs.json')!r}))
 SECS = []
 def fn(model, **options):
@@ -63,7 +63,7 @@ class FixedList(Strategy):
         self.engine.wait_models()
 cfg = NasExperimentConfig('sequential', 'simplified', 'local')
 cfg.max_trial_number = len(archs)
-opts = ScoreOptions(batch_size={batch}, resolution=32).to_dict()
+opts = dict(batch={batch}, resolution=32)
 exp = NasExperiment(NasBench201(), FunctionalEvaluator(fn, **opts), FixedList(), cfg)
 exp.run()
 exp.stop()
@@ -144,15 +144,16 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, default=18311)
     parser.add_argument("--out", default="benchmarks/results/nni_overhead.md")
     args = parser.parse_args(argv)
-    from vkdnw_nni.spaces import nb201_sample, search_space_json
+    from vkdnw_nni.spaces import search_space_json
 
     from vkdnw_plugin.groundtruth import load_nb201_table, select_archs
+    from vkdnw_plugin.spaces.nb201 import parse_arch
 
     table = select_archs(load_nb201_table(), f"sample:{args.n}", seed=0)
     arch_strs = list(table["arch_str"])
     workdir = Path(tempfile.mkdtemp(prefix="vkdnw_overhead_"))
     (workdir / "archs_str.json").write_text(json.dumps(arch_strs))
-    (workdir / "archs.json").write_text(json.dumps([nb201_sample(a) for a in arch_strs]))
+    (workdir / "archs.json").write_text(json.dumps([parse_arch(a).nni("cell/") for a in arch_strs]))
     (workdir / "space.json").write_text(json.dumps(search_space_json("nb201", num_labels=10)))
     started = time.time()
     rows = [run_core(arch_strs, args.batch_size, workdir), run_inprocess(arch_strs, args.batch_size, workdir)]

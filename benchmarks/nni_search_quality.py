@@ -55,14 +55,14 @@ def main(argv=None) -> int:
     from nni.nas.evaluator import FunctionalEvaluator
     from nni.nas.hub.pytorch import NasBench201
     from nni.nas.strategy import Random
-    from vkdnw_nni.evaluator import ScoreOptions
-    from vkdnw_nni.ranking import population_agg
     from vkdnw_nni.search import run_local_search
-    from vkdnw_nni.spaces import NB201_DATASETS, nb201_arch_str
     from vkdnw_nni.strategy import VKDNWAggEvolution
+    from vkdnw_nni.tuner import population_fitness as population_agg
 
     from vkdnw_plugin.groundtruth import load_nb201_table, nb201_accuracy
     from vkdnw_plugin.ranking import AGG_COMPONENTS
+    from vkdnw_plugin.spaces import get_space
+    from vkdnw_plugin.spaces.nb201 import parse_arch
 
     global _CACHE
     cache_path = Path(args.cache)
@@ -74,8 +74,8 @@ def main(argv=None) -> int:
     for dataset in args.datasets:
         accuracy = dict(zip(table["arch_str"], nb201_accuracy(table, dataset)))
         optimum = max(accuracy.values())
-        classes, resolution = NB201_DATASETS[dataset]
-        options = ScoreOptions(batch_size=args.batch_size, resolution=resolution).to_dict()
+        classes, resolution = get_space("nb201").shape(dataset)
+        options = dict(batch=args.batch_size, resolution=resolution)
 
         for seed in args.seeds:
             for name in ("vkdnw_agg_evolution", "nni_random"):
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
                 if name != "nni_random":
                     pop = list(strategy._population)
                     pagg = population_agg([m.y for m in pop], AGG_COMPONENTS)
-                    record["population_pick_acc"] = accuracy[nb201_arch_str(pop[int(np.argmax(pagg))].x)]
+                    record["population_pick_acc"] = accuracy[parse_arch(pop[int(np.argmax(pagg))].x).arch_str]
                 records.append(record)
                 print(json.dumps(record), flush=True)
                 cache_path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,9 +114,10 @@ def _evaluate_tagged(model, dataset: str, **options):
     """Evaluator: score (cached by arch string) and remember (arch_str, metrics) for the driver."""
     import nni
     from vkdnw_nni.evaluator import score_model
-    from vkdnw_nni.spaces import nb201_arch_str
 
-    arch = nb201_arch_str(_current_sample())
+    from vkdnw_plugin.spaces.nb201 import parse_arch
+
+    arch = parse_arch(_current_sample()).arch_str
     key = f"{dataset}|{arch}"
     if key not in _CACHE:
         _CACHE[key] = score_model(model, **options)

@@ -36,14 +36,14 @@ def measure(method: str, arch: str, dataset: str, threads: int) -> dict:
     model, x = reference_setup(lambda: nb201_network(arch, classes), 0, (64, 3, res, res))
     start = time.perf_counter()
     if method == "engine":
-        entropy = vkdnw_score(model, x, mode="reference").entropy
+        entropy = vkdnw_score(model, x, modes="reference").entropy
     elif method == "engine_native_bn":  # ablation: the engine with torch's own BatchNorm backward
         import contextlib
 
         import vkdnw_plugin.engine.jacobian as engine
 
         engine._cheap_eval_batchnorm = lambda model: contextlib.nullcontext()
-        entropy = vkdnw_score(model, x, mode="reference").entropy
+        entropy = vkdnw_score(model, x, modes="reference").entropy
     elif method == "naive":
         from naive import naive_entropy
 

@@ -39,7 +39,7 @@ def score(task) -> float:
     model, x = reference_setup(lambda: nb201_network(arch, classes), 0, (64, 3, res, res))
     start = time.perf_counter()
     if method == "engine":
-        vkdnw_score(model, x, mode="reference")
+        vkdnw_score(model, x, modes="reference")
     else:
         from naive import naive_entropy
 

@@ -14,7 +14,8 @@ from vkdnw_plugin.metrics import kendall_tau
 from vkdnw_plugin.options import DEFAULT_THREADS, use_threads
 from vkdnw_plugin.proxies import NASLIB_PROXIES, compute_proxies
 from vkdnw_plugin.ranking import aggregate_ranks
-from vkdnw_plugin.scoring import network, seeded_setup
+from vkdnw_plugin.scoring import seeded_setup
+from vkdnw_plugin.vkdnw_options import VKDNWOptions
 
 EXTRA = ["vkdnw_single", "az_expressivity", "az_trainability"]
 
@@ -29,7 +30,7 @@ def main():
     names = list(NASLIB_PROXIES) + EXTRA
     scores = {name: [] for name in names}
     for arch in sample.arch_str:
-        model, inputs = seeded_setup(network("nb201", arch), seed=0, batch=64)
+        model, inputs = seeded_setup("nb201", arch, VKDNWOptions(seed=0, batch=64))[:2]
         for name, value in compute_proxies(model, inputs, names).items():
             scores[name].append(value)
     scores = {name: np.array(values) for name, values in scores.items()}

@@ -24,6 +24,7 @@ from dask_jobqueue import SLURMCluster
 from vkdnw_plugin.cache import ResultCache
 from vkdnw_plugin.evaluate import EvaluateConfig, evaluate
 from vkdnw_plugin.groundtruth import ground_truth
+from vkdnw_plugin.vkdnw_options import VKDNWOptions
 
 
 def main() -> None:
@@ -52,7 +53,7 @@ def main() -> None:
     try:
         accuracy = ground_truth("nb201", args.dataset, "all")
         config = EvaluateConfig(dataset=args.dataset, proxies=["vkdnw_single", "vkdnw_agg", "flops"], archs=list(accuracy.index),
-                                seeds=[1, 2, 3, 4, 5], modes=["reference"], threads=1, scheduler=cluster.scheduler_address)  # fmt: skip
+                                seeds=[1, 2, 3, 4, 5], options=VKDNWOptions(threads=1), scheduler=cluster.scheduler_address)  # fmt: skip
         cache = ResultCache(args.cache)
         try:
             evaluate(config, cache, accuracy, Path(args.out))

@@ -11,7 +11,8 @@ import pandas as pd
 
 from vkdnw_plugin.groundtruth import load_nb201_table, load_suite_zero, nb201_accuracy, select_archs
 from vkdnw_plugin.metrics import kendall_tau, spearman
-from vkdnw_plugin.ranking import ModelDrivenRanker, nb201_graph_features
+from vkdnw_plugin.ranking import ModelDrivenRanker
+from vkdnw_plugin.spaces.nb201 import graph_features as nb201_graph_features
 
 
 def main():

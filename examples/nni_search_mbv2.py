@@ -32,8 +32,8 @@ def main():
     logging.getLogger("nni").setLevel(logging.WARNING)
 
     strategy = VKDNWAggEvolution(population_size=args.population, max_mflops=args.max_mflops, flops_resolution=224, seed=args.seed)
-    evaluator = vkdnw_evaluator(batch_size=args.batch, resolution=args.resolution, flops_resolution=224,
-                                tensor_policy="random", n_quantiles=11, mode="exact")  # fmt: skip
+    evaluator = vkdnw_evaluator(batch=args.batch, resolution=args.resolution, flops_resolution=224,
+                                tensor_policy="random", n_quantiles=11, modes="exact")  # fmt: skip
     run_local_search(ProxylessNAS(num_labels=args.classes), evaluator, strategy, args.trials)
 
     flops = [metrics["flops"] for _, metrics in strategy.history]

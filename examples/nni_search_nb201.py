@@ -11,9 +11,9 @@ import logging
 
 from nni.nas.hub.pytorch import NasBench201
 from vkdnw_nni import VKDNWAggEvolution, run_local_search, vkdnw_evaluator
-from vkdnw_nni.spaces import nb201_arch_str
 
 from vkdnw_plugin.groundtruth import accuracy_by_arch
+from vkdnw_plugin.spaces.nb201 import parse_arch
 
 
 def main():
@@ -27,7 +27,7 @@ def main():
 
     strategy = VKDNWAggEvolution(population_size=args.population, max_mflops=args.max_mflops, flops_resolution=32, seed=args.seed)
     # the paper scores batch 64 at 32x32; batch 16 keeps this example short
-    evaluator = vkdnw_evaluator(batch_size=16, resolution=32)
+    evaluator = vkdnw_evaluator(batch=16, resolution=32)
     run_local_search(NasBench201(), evaluator, strategy, args.trials)
 
     accuracy = accuracy_by_arch("cifar10")  # None without the NB201 table
@@ -35,11 +35,11 @@ def main():
           f"{args.max_mflops:g} MFLOPs before scoring, {strategy.failed} failed")
     print(f"{'VKDNW_agg':>9}  {'MFLOPs':>6}  {'dim':>3}  {'C10 acc':>7}  arch")
     for entry in strategy.top_architectures(5):
-        arch = nb201_arch_str(entry["arch"])
+        arch = parse_arch(entry["arch"]).arch_str
         acc = f"{accuracy[arch]:7.2f}" if accuracy is not None else "      ?"
         print(f"{entry['vkdnw_agg']:9.2f}  {entry['flops']:6.1f}  {entry['vkdnw_dim']:3d}  {acc}  {arch}")
     if accuracy is not None:
-        scored = [accuracy[nb201_arch_str(s)] for s, _ in strategy.history]
+        scored = [accuracy[parse_arch(s).arch_str] for s, _ in strategy.history]
         print(f"best true accuracy among the scored: {max(scored):.2f}; space optimum (any FLOPs): {accuracy.max():.2f}; "
               f"median of the space: {accuracy.median():.2f}")
 

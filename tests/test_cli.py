@@ -17,13 +17,13 @@ def run_cli(*args):
 
 def test_score_json_matches_a_seeded_direct_computation(capsys):
     arch = "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|nor_conv_1x1~1|skip_connect~2|"
-    assert main(["score", "--arch", arch, "--seeds", "3", "--batch", "8", "--mode", "exact", "--json"]) == 0
+    assert main(["score", "--arch", arch, "--seeds", "3", "--batch", "8", "--modes", "exact", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     # Independent replay of the documented protocol: seed, build, Kaiming init, torch.randn input.
     torch.manual_seed(3)
     model = init_like_reference(nb201_network(arch, 10))
     inputs = torch.randn(8, 3, 32, 32)
-    expected = vkdnw_score(model, inputs, mode="exact")
+    expected = vkdnw_score(model, inputs, modes="exact")
     run = report["runs"][0]
     assert run["entropy"] == pytest.approx(expected.entropy, abs=1e-9) and run["dim"] == expected.dim
     assert report["mean"]["exact"]["score"] == pytest.approx(expected.score, abs=1e-9)
@@ -31,7 +31,7 @@ def test_score_json_matches_a_seeded_direct_computation(capsys):
 
 def test_score_takes_both_modes_like_evaluate(capsys):
     """`--mode reference,exact` (evaluate's syntax) scores both Fisher modes from one Jacobian."""
-    assert main(["score", "--arch", "(4, 3, 3, 0, 0, 0)", "--seeds", "0", "1", "--batch", "4", "--mode", "reference,exact",
+    assert main(["score", "--arch", "(4, 3, 3, 0, 0, 0)", "--seeds", "0", "1", "--batch", "4", "--modes", "reference,exact",
                  "--json"]) == 0  # fmt: skip
     report = json.loads(capsys.readouterr().out)
     assert [(r["seed"], r["mode"]) for r in report["runs"]] == [(0, "reference"), (0, "exact"), (1, "reference"), (1, "exact")]
@@ -48,7 +48,7 @@ def test_score_takes_both_modes_like_evaluate(capsys):
         (["--space", "nas-bench-macro", "--arch", "0123"], "0123"),
         (["--arch", "0", "--direction", "sideways"], "--direction sideways"),
         (["--arch", "0", "--compile", "yes"], "yes"),
-        (["--arch", "0", "--mode", "bogus"], "--mode bogus"),
+        (["--arch", "0", "--modes", "bogus"], "--modes bogus"),
         (["--arch", "0", "--n-quantiles", "10"], "--n-quantiles 10"),
     ],
 )
@@ -81,7 +81,7 @@ def test_score_direction_flag_gives_the_same_entropy_both_ways(capsys):
 
     entropies = {}
     for direction in ("reverse", "forward"):
-        assert main(["score", "--arch", "(4, 3, 3, 0, 0, 0)", "--batch", "4", "--seeds", "0..1", "--mode", "exact",
+        assert main(["score", "--arch", "(4, 3, 3, 0, 0, 0)", "--batch", "4", "--seeds", "0..1", "--modes", "exact",
                      "--direction", direction, "--json"]) == 0  # fmt: skip
         report = json.loads(capsys.readouterr().out)
         assert report["direction"] == direction and [r["seed"] for r in report["runs"]] == [0, 1]

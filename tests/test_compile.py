@@ -48,15 +48,15 @@ def test_compiled_blocks_give_the_eager_entropy_and_are_compiled_once(monkeypatc
         model = small(arch)
         blocks = repeating_blocks(model)
         assert blocks and all(any(True for _ in b.children()) for b in blocks)
-        eager = vkdnw_score(model, inputs, mode="exact", direction="reverse")
-        compiled = vkdnw_score(model, inputs, mode="exact", direction="reverse", compile=True)
+        eager = vkdnw_score(model, inputs, modes="exact", direction="reverse")
+        compiled = vkdnw_score(model, inputs, modes="exact", direction="reverse", compile=True)
         np.testing.assert_allclose(compiled.fisher, eager.fisher, rtol=0, atol=1e-12 * np.abs(eager.fisher).max())
         assert compiled.entropy == pytest.approx(eager.entropy, abs=1e-10)
         assert all(b._compiled_call_impl is None for b in blocks)  # the model is left as it was
     first = len(graphs)
     assert first > 0
     # A new network of the same block shapes (another seed) compiles nothing new.
-    vkdnw_score(small(ARCH, seed=1), inputs, mode="exact", direction="reverse", compile=True)
+    vkdnw_score(small(ARCH, seed=1), inputs, modes="exact", direction="reverse", compile=True)
     assert len(graphs) == first
 
 
@@ -77,13 +77,13 @@ def test_compile_failure_falls_back_to_eager_with_one_warning(monkeypatch, fresh
     monkeypatch.setattr(vkdnw, "COMPILE_BACKEND", broken)
     inputs = torch.randn(4, 3, 8, 8, dtype=torch.float64)
     model = small(ARCH)
-    eager = vkdnw_score(model, inputs, mode="exact", direction="reverse")
+    eager = vkdnw_score(model, inputs, modes="exact", direction="reverse")
     with pytest.warns(RuntimeWarning, match="compile=True failed .*no C\\+\\+ compiler found.*scores eagerly"):
-        fallback = vkdnw_score(model, inputs, mode="exact", direction="reverse", compile=True)
+        fallback = vkdnw_score(model, inputs, modes="exact", direction="reverse", compile=True)
     assert fallback.entropy == eager.entropy
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the rest of the process is eager, without another warning
-        again = vkdnw_score(small(OTHER), inputs, mode="exact", direction="reverse", compile=True)
+        again = vkdnw_score(small(OTHER), inputs, modes="exact", direction="reverse", compile=True)
     assert again.valid and all(b._compiled_call_impl is None for b in repeating_blocks(model))
 
 

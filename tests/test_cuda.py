@@ -25,7 +25,7 @@ def test_cuda_float64_matches_cpu_oracle(direction, num_classes, n_tensors):
     np.testing.assert_allclose(jac.cpu().numpy(), oracle.numpy(), rtol=0, atol=1e-12 * oracle.abs().max().item())
     exact, reference = oracle_fishers(oracle, logits.cpu())
     for mode, expected in (("exact", exact), ("reference", reference)):
-        result = vkdnw_score(model, inputs.cuda(), mode=mode, n_tensors=n_tensors, tensor_policy="random", direction=direction)
+        result = vkdnw_score(model, inputs.cuda(), modes=mode, n_tensors=n_tensors, tensor_policy="random", direction=direction)
         np.testing.assert_allclose(result.fisher, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
 
 
@@ -51,6 +51,6 @@ def test_authors_reference_runs_on_cuda(reference_runs):
         info = ref["info"]
         model = nb201_network(info["arch"], num_classes=info["classes"])
         model.load_state_dict(ref["state_dict"])
-        result = vkdnw_score(model.eval().cuda(), ref["input"].cuda(), mode="reference")
+        result = vkdnw_score(model.eval().cuda(), ref["input"].cuda(), modes="reference")
         assert result.valid and result.dim == int(row["dim"]), name
         assert abs(result.entropy - float(row["entropy"])) <= 1e-3, name

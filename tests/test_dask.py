@@ -23,7 +23,7 @@ from vkdnw_plugin.cache import ResultCache
 from vkdnw_plugin.evaluate import EvaluateConfig, Task, _score_network, run_scoring
 from vkdnw_plugin.executors import CONNECT_TIMEOUT, DaskExecutor, _run_task, check_reachable, parse_scheduler
 from vkdnw_plugin.options import OptionError
-from vkdnw_plugin.scoring import space_options
+from vkdnw_plugin.vkdnw_options import VKDNWOptions
 
 NETWORKS = 8
 ARGS = ["evaluate", "--archs", f"sample:{NETWORKS}", "--batch", "4", "--proxies", "vkdnw_single,flops", "--bootstrap", "10"]
@@ -145,8 +145,8 @@ def test_killed_worker_then_killed_client_lose_nothing_and_match_local_workers(c
 
 def test_local_cluster_matches_local_workers(reference, tmp_path, capsys):
     archs = sorted({row[0] for row in reference[0]})[:3]
-    config = EvaluateConfig(dataset="cifar10", proxies=["vkdnw_single", "flops"], archs=archs, seeds=[0], modes=["reference"],
-                            batch=4, scheduler="local:2")  # fmt: skip
+    config = EvaluateConfig(dataset="cifar10", proxies=["vkdnw_single", "flops"], archs=archs, seeds=[0],
+                            options=VKDNWOptions(batch=4), scheduler="local:2")  # fmt: skip
     cache = ResultCache(tmp_path / "cache.sqlite")
     try:
         assert run_scoring(config, cache) == 3
@@ -173,7 +173,7 @@ def test_scheduler_forms():
     assert parse_scheduler("local:3") == ("local", 3)
     assert parse_scheduler("tcp://10.0.0.5:8786") == ("tcp", "tcp://10.0.0.5:8786")
     with pytest.raises(OptionError, match="cannot be combined with --scheduler"):
-        EvaluateConfig(dataset="cifar10", proxies=["flops"], archs=ARCHS, seeds=[0], modes=["reference"], workers=2, scheduler="local:2")
+        EvaluateConfig(dataset="cifar10", proxies=["flops"], archs=ARCHS, seeds=[0], workers=2, scheduler="local:2")
 
 
 @pytest.mark.parametrize("kind", ["malformed", "refused"])
@@ -230,7 +230,7 @@ def test_server_that_is_no_scheduler_is_refused_in_time(behaviour, problem):
 
 def test_workers_without_the_package_or_with_another_version_are_named_before_scoring(cluster, tmp_path):
     address = cluster[0]
-    config = EvaluateConfig(dataset="cifar10", proxies=["flops"], archs=ARCHS, seeds=[0], modes=["reference"], batch=4, scheduler=address)
+    config = EvaluateConfig(dataset="cifar10", proxies=["flops"], archs=ARCHS, seeds=[0], options=VKDNWOptions(batch=4), scheduler=address)
     cache = ResultCache(tmp_path / "cache.sqlite")
     with distributed.Client(address, set_as_default=False) as client:
         victim = sorted(client.scheduler_info()["workers"])[0]
@@ -255,7 +255,7 @@ def test_workers_without_the_package_or_with_another_version_are_named_before_sc
 
 def task(arch: str, wanted) -> Task:
     """One NB201 CIFAR-10 network at batch 4, seed 0, as ``vkdnw evaluate`` sends it."""
-    return Task(arch, 0, "nb201", "cifar10", 4, "cpu", space_options("nb201"), wanted)
+    return Task(arch, "nb201", "cifar10", VKDNWOptions(batch=4).for_space("nb201"), wanted)
 
 
 def test_task_on_a_worker_with_another_version_is_refused(cluster):
@@ -287,12 +287,12 @@ def test_raising_network_is_recorded_invalid_and_the_run_goes_on(tmp_path, monke
         return score_rows(item)
 
     monkeypatch.setattr(evaluate, "_score_rows", flaky)
-    config = EvaluateConfig(dataset="cifar10", proxies=["flops"], archs=ARCHS, seeds=[0], modes=["reference"], batch=4)
+    config = EvaluateConfig(dataset="cifar10", proxies=["flops"], archs=ARCHS, seeds=[0], options=VKDNWOptions(batch=4))
     cache = ResultCache(tmp_path / "cache.sqlite")
     try:
         with pytest.warns(RuntimeWarning, match="recorded as invalid"):
             assert run_scoring(config, cache, progress=False) == 3
-        rows = {row["arch"]: row for row in cache.rows("nb201", "cifar10", 4, config.cache_options())}
+        rows = {row["arch"]: row for row in cache.rows("nb201", "cifar10", 4, config.options.cache_options())}
     finally:
         cache.close()
     assert math.isnan(rows[ARCH]["value"]) and rows[ARCH]["fields"] == {"valid": False, "reason": "scoring raised RuntimeError: out of memory"}

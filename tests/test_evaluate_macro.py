@@ -17,6 +17,7 @@ from vkdnw_plugin.options import OptionError
 from vkdnw_plugin.ranking import single_key
 from vkdnw_plugin.scoring import score_architecture
 from vkdnw_plugin.spaces.nas_bench_macro import layer_features, non_identity_blocks
+from vkdnw_plugin.vkdnw_options import VKDNWOptions
 
 BATCH = 4
 ARGS = ["--space", "nas-bench-macro", "--archs", "sample:5", "--sample-seed", "3", "--batch", str(BATCH),
@@ -92,7 +93,7 @@ def test_macro_rejects_what_it_has_no_data_for(tmp_path, shared, capsys):
         assert main([*base, *extra]) == 2
         assert message in capsys.readouterr().err
     with pytest.raises(OptionError, match="proxies"):
-        EvaluateConfig(dataset="cifar10", proxies=["blocks"], archs=["0", "1", "2"], seeds=[0], modes=["reference"])
+        EvaluateConfig(dataset="cifar10", proxies=["blocks"], archs=["0", "1", "2"], seeds=[0])
     assert not (tmp_path / "c.sqlite").exists()
 
 
@@ -104,11 +105,11 @@ def test_changed_option_is_rescored_and_said(tmp_path, shared, caplog):
     try:
         values = {}
         for direction in ("reverse", "forward"):
-            config = EvaluateConfig(dataset="cifar10", proxies=["vkdnw"], archs=codes, seeds=[0], modes=["exact"], batch=2,
-                                    space="nas-bench-macro", direction=direction)  # fmt: skip
+            config = EvaluateConfig(dataset="cifar10", proxies=["vkdnw"], archs=codes, seeds=[0], space="nas-bench-macro",
+                                    options=VKDNWOptions(modes="exact", batch=2, direction=direction))  # fmt: skip
             with caplog.at_level(logging.WARNING, logger="vkdnw_plugin.evaluate"):
                 assert run_scoring(config, cache, progress=False) == 3  # nothing reused across directions
-            rows = cache.rows("nas-bench-macro", "cifar10", 2, config.cache_options())
+            rows = cache.rows("nas-bench-macro", "cifar10", 2, config.options.cache_options())
             values[direction] = {r["arch"]: r["value"] for r in rows}
         assert [r.message for r in caplog.records if "other scoring options" in r.message] == [
             f"3 results of nas-bench-macro/cifar10/batch 2 in the cache {cache.path} were computed under other scoring "

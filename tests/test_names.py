@@ -9,7 +9,8 @@ import torch
 from vkdnw_plugin.engine import vkdnw_score
 from vkdnw_plugin.proxies import compute_proxies, get_proxy, list_aliases, list_proxies, register_proxy
 from vkdnw_plugin.ranking import single_key, single_value
-from vkdnw_plugin.scoring import network, score_architecture, seeded_setup
+from vkdnw_plugin.scoring import score_architecture, seeded_setup
+from vkdnw_plugin.vkdnw_options import VKDNWOptions
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
 
@@ -18,7 +19,7 @@ def test_aliases_give_the_values_of_the_proxies_they_name():
     assert list_aliases() == {"vkdnw_dim": "n_layers", "vkdnw_entropy": "vkdnw"}
     assert not set(list_aliases()) & set(list_proxies())
     assert get_proxy("vkdnw_entropy") is get_proxy("vkdnw")
-    model, inputs = seeded_setup(network("nb201", ARCH), seed=1, batch=4)
+    model, inputs = seeded_setup("nb201", ARCH, VKDNWOptions(seed=1, batch=4))[:2]
     values = compute_proxies(model, inputs, ["vkdnw", "vkdnw_entropy", "n_layers", "vkdnw_dim", "vkdnw_single"])
     assert list(values) == ["vkdnw", "vkdnw_entropy", "n_layers", "vkdnw_dim", "vkdnw_single"]
     assert values["vkdnw_entropy"] == values["vkdnw"] and values["vkdnw_dim"] == values["n_layers"]
@@ -40,5 +41,5 @@ def test_single_value_uses_the_results_own_quantiles_and_is_nan_when_invalid():
     assert single_value(macro) == single_key(macro.dim, macro.entropy, 11)
     assert macro.dim <= single_value(macro) < macro.dim + 0.5
     model = torch.nn.Sequential(torch.nn.Linear(3, 2, bias=False))
-    invalid = vkdnw_score(model, torch.zeros(4, 3), mode="exact")  # zero inputs: a zero Fisher matrix
+    invalid = vkdnw_score(model, torch.zeros(4, 3), modes="exact")  # zero inputs: a zero Fisher matrix
     assert not invalid.valid and math.isnan(single_value(invalid))

@@ -7,6 +7,7 @@ from vkdnw_plugin.spaces.nb201 import (
     OPS,
     all_archs,
     dataset_shape,
+    graph_features,
     is_unique,
     nb201_network,
     parse_arch,
@@ -84,3 +85,14 @@ def test_dataset_shapes_and_errors():
     assert dataset_shape("ImageNet16-120") == (120, 16)
     with pytest.raises(ValueError, match="cifar10, cifar100, ImageNet16-120"):
         dataset_shape("imagenet")
+
+
+def test_graph_features_by_hand():
+    # 0→1 conv3x3, 0→2 none, 1→2 skip, 0→3 avgpool, 1→3 none, 2→3 conv1x1
+    f = graph_features("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|")
+    # paths: 0→3 (avgpool), 0→1→2→3 (conv3x3, skip, conv1x1)
+    assert f["paths_total"] == 2 and f["path_min_len"] == 1 and f["path_max_len"] == 3
+    assert f["paths_through_nor_conv_3x3"] == 1 and f["paths_through_avg_pool_3x3"] == 1
+    assert f["op_count_none"] == 2 and f["op_count_skip_connect"] == 1
+    empty = graph_features("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+    assert empty["paths_total"] == 0 and empty["path_max_len"] == 0

@@ -21,15 +21,22 @@ nni = pytest.importorskip("nni", reason="NNI is not installed (pip install vkdnw
 torch = pytest.importorskip("torch")
 
 from vkdnw_nni._compat import NNI3
-from vkdnw_nni.evaluator import ScoreOptions, score_model, vkdnw_evaluator
-from vkdnw_nni.spaces import build_model, nb201_arch_str, nb201_sample, space_choices
+from vkdnw_nni.evaluator import score_model, vkdnw_evaluator
+from vkdnw_nni.spaces import build_model, space_choices
 from vkdnw_nni.tuner import VKDNWEvolutionTuner, validate_tuner_args
 
+from vkdnw_plugin.options import OptionError
 from vkdnw_plugin.ranking import single_key
+from vkdnw_plugin.spaces.nb201 import parse_arch
+from vkdnw_plugin.vkdnw_options import VKDNWOptions
 
 needs_nni3 = pytest.mark.skipif(not NNI3, reason="the NAS strategy path needs NNI >= 3.0")
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
-FAST = {"batch_size": 4, "resolution": 16}
+FAST = {"batch": 4, "resolution": 16}
+
+
+def nb201_sample(arch) -> dict:
+    return parse_arch(arch).nni("cell/")
 
 
 def _shared_table() -> Path | None:
@@ -48,7 +55,7 @@ def test_evaluator_nb201_matches_core_builder():
     from vkdnw_plugin.spaces.nb201 import nb201_network
 
     sample = nb201_sample(ARCH)
-    assert nb201_arch_str(sample) == ARCH
+    assert parse_arch(sample).arch_str == ARCH
     nni_model = build_model("nb201", sample, num_labels=10)
     core_model = nb201_network(ARCH, 10)
     a = score_model(nni_model, **FAST)
@@ -65,8 +72,7 @@ def test_evaluator_proxylessnas_small():
     choices = space_choices("proxylessnas", num_labels=10, width_mult=0.25)
     sample = {label: values[0] for label, values in choices.items()}
     model = build_model("proxylessnas", sample, num_labels=10, width_mult=0.25)
-    result = score_model(model, batch_size=4, resolution=32, flops_resolution=224, tensor_policy="random",
-                         n_quantiles=11)
+    result = score_model(model, batch=4, resolution=32, flops_resolution=224, tensor_policy="random", n_quantiles=11)
     assert result["valid"] and result["flops"] > 10 and result["params"] > 0
     assert result["az_expressivity"] is not None
 
@@ -92,17 +98,17 @@ def test_samples_with_one_architecture_key_build_one_network():
 
 def test_evaluator_reports_through_functional_evaluator():
     evaluator = vkdnw_evaluator(**FAST)
-    assert evaluator.arguments["batch_size"] == 4
-    with pytest.raises(ValueError, match="batch_size"):
-        vkdnw_evaluator(batch_size=0)
-    with pytest.raises(ValueError, match="tensor_policy"):
-        ScoreOptions(tensor_policy="all")
-    with pytest.raises(ValueError, match="direction='sideways'"):
-        ScoreOptions(direction="sideways")
-    with pytest.raises(ValueError, match="compile='yes': expected True or False"):
-        ScoreOptions(compile="yes")
-    with pytest.raises(ValueError, match="components"):
-        ScoreOptions(components=("vkdnw", "no_such_proxy"))
+    assert evaluator.arguments["batch"] == 4
+    with pytest.raises(OptionError, match="batch=0"), pytest.warns(FutureWarning, match="batch_size is deprecated"):
+        vkdnw_evaluator(batch_size=0)  # the old spelling still works, with a warning
+    with pytest.raises(OptionError, match="tensor_policy"):
+        vkdnw_evaluator(tensor_policy="all")
+    with pytest.raises(OptionError, match="direction='sideways'"):
+        vkdnw_evaluator(direction="sideways")
+    with pytest.raises(OptionError, match="compile='yes': expected True or False"):
+        vkdnw_evaluator(compile="yes")
+    with pytest.raises(OptionError, match="components"):
+        vkdnw_evaluator(components=("vkdnw", "no_such_proxy"))
 
 
 def test_nni_trial_and_strategy_doors_give_the_core_numbers(monkeypatch):
@@ -120,7 +126,7 @@ def test_nni_trial_and_strategy_doors_give_the_core_numbers(monkeypatch):
     reported = []
     monkeypatch.setattr(nni, "get_next_parameter", lambda: {"archs": [nb201_sample(a) for a in ARCHS]})
     monkeypatch.setattr(nni, "report_final_result", reported.append)
-    argv = ["--space", "nb201", "--dataset", "cifar100", "--batch-size", str(BATCH), "--seed", str(SEED),
+    argv = ["--space", "nb201", "--dataset", "cifar100", "--batch", str(BATCH), "--seed", str(SEED),
             "--components", "vkdnw_single"]
     assert trial.main(argv) == 0
     for entry, arch in zip(reported[0]["archs"], ARCHS):
@@ -130,11 +136,39 @@ def test_nni_trial_and_strategy_doors_give_the_core_numbers(monkeypatch):
     from nni.nas.hub.pytorch import NasBench201
     from nni.nas.space import RawFormatModelSpace
 
-    evaluator = vkdnw_evaluator(batch_size=BATCH, resolution=32, seed=SEED, components=["vkdnw_single"])
+    evaluator = vkdnw_evaluator(batch=BATCH, resolution=32, seed=SEED, components=["vkdnw_single"])
     space = RawFormatModelSpace.from_model(NasBench201(num_labels=100), evaluator)
     for arch in ARCHS:
         metrics = evaluator._execute(space.freeze(nb201_sample(arch)))
         assert (metrics["vkdnw"], metrics["vkdnw_single"]) == (core[arch].entropy, single_value(core[arch]))
+
+
+@needs_nni3
+def test_proxylessnas_evaluator_and_trial_give_the_same_number_with_default_options(monkeypatch):
+    """One ProxylessNAS network through the NasExperiment evaluator and the nnictl trial, VKDNW options
+    left at their defaults: both take the space's (the authors' 128 random tensors, 11 quantiles) and
+    give the core's number."""
+    from nni.nas.hub.pytorch import ProxylessNAS
+    from nni.nas.space import RawFormatModelSpace, SimplifiedModelSpace
+    from vkdnw_nni import trial
+
+    from vkdnw_plugin.scoring import score_network
+
+    kwargs = {"num_labels": 10, "width_mult": 0.25}
+    sample = {label: values[-1] for label, values in space_choices("proxylessnas", **kwargs).items()}
+    reported = []
+    monkeypatch.setattr(nni, "get_next_parameter", lambda: {"archs": [sample]})
+    monkeypatch.setattr(nni, "report_final_result", reported.append)
+    assert trial.main(["--space", "proxylessnas", "--num-classes", "10", "--width-mult", "0.25", "--batch", "4",
+                       "--resolution", "32", "--components", "vkdnw_single"]) == 0  # fmt: skip
+    by_trial = reported[0]["archs"][0]
+    core = score_network("proxylessnas", lambda: build_model("proxylessnas", sample, **kwargs), VKDNWOptions(batch=4, resolution=32))
+    assert len(core.results["reference"].deciles) == 11 and core.options.tensor_policy == "random"
+    assert (by_trial["vkdnw"], by_trial["vkdnw_single"]) == (core.values()["vkdnw"], core.values()["vkdnw_single"])
+    evaluator = vkdnw_evaluator(batch=4, resolution=32, components=["vkdnw_single"])
+    for fmt in (RawFormatModelSpace, SimplifiedModelSpace):
+        metrics = evaluator._execute(fmt.from_model(ProxylessNAS(**kwargs), evaluator).freeze(sample))
+        assert (metrics["vkdnw"], metrics["vkdnw_single"]) == (by_trial["vkdnw"], by_trial["vkdnw_single"]), fmt.__name__
 
 
 # ----------------------------------------------------------------------------- NAS strategy
@@ -187,7 +221,7 @@ def test_strategy_survives_crashing_trials(tmp_path):
     from vkdnw_nni import VKDNWAggEvolution
 
     strategy = VKDNWAggEvolution(population_size=2, seed=0)
-    _run_nas(strategy, 6, FunctionalEvaluator(_crashing, **ScoreOptions(**FAST).to_dict()), tmp_path)
+    _run_nas(strategy, 6, FunctionalEvaluator(_crashing, **FAST), tmp_path)
     assert strategy.failed == 3 and len(strategy.history) == 3
 
 
@@ -241,7 +275,7 @@ def test_check_config_names_the_field(tmp_path):
     shutil.copy(configs / "vkdnw_nb201_space.json", tmp_path)
     text = (configs / "vkdnw_nb201.yml").read_text()
     for old, new, field in [("max_mflops: 120", "max_mflops: -3", "tuner.classArgs.max_mflops"),
-                            ("--batch-size 64", "--batch-size 1", "trialCommand: --batch-size"),
+                            ("--batch 64", "--batch 0", "trialCommand: --batch"),
                             ("trialConcurrency: 2", "trialConcurrency: 0", "trialConcurrency"),
                             ("--dataset cifar10", "--dataset svhn", "trialCommand: --dataset")]:
         bad = tmp_path / "bad.yml"
@@ -256,7 +290,7 @@ def test_threads_default_to_one_and_local_oversubscription_warns(tmp_path):
 
     from vkdnw_plugin.options import OversubscriptionWarning
 
-    assert options_from_args(build_parser().parse_args(["--dataset", "cifar10"]))[2].threads == 1
+    assert options_from_args(build_parser().parse_args(["--dataset", "cifar10"])).options.threads == 1
     with pytest.raises(ValueError, match="^--threads 0: expected a positive integer$"):
         options_from_args(build_parser().parse_args(["--dataset", "cifar10", "--threads", "0"]))
     configs = Path(__file__).resolve().parents[1] / "configs"
@@ -323,7 +357,7 @@ class _Nnictl:
         self.config = tmp_path / "tiny.yml"
         self.config.write_text(f"""
 searchSpaceFile: space.json
-trialCommand: {sys.executable} {trial} --space nb201 --dataset cifar10 --batch-size 4 --resolution 16 --threads 1
+trialCommand: {sys.executable} {trial} --space nb201 --dataset cifar10 --batch 4 --resolution 16 --threads 1
 trialCodeDirectory: .
 trialConcurrency: 1
 maxTrialNumber: {max_trials}

@@ -15,6 +15,7 @@ from vkdnw_plugin.cli import main
 from vkdnw_plugin.evaluate import EvaluateConfig, evaluate
 from vkdnw_plugin.options import OptionError, OversubscriptionWarning, check_out_dir, cpu_cores, parse_seeds
 from vkdnw_plugin.spaces.nb201 import parse_arch
+from vkdnw_plugin.vkdnw_options import VKDNWOptions
 
 ARCHS = [
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
@@ -25,7 +26,8 @@ FAST = ["--archs", "sample:3", "--proxies", "flops", "--batch", "4", "--bootstra
 
 
 def config(**changes) -> EvaluateConfig:
-    fields = {"dataset": "cifar10", "proxies": ["flops"], "archs": ARCHS, "seeds": [0], "modes": ["reference"], "batch": 4}
+    options = {key: changes.pop(key) for key in ("batch", "threads", "modes") if key in changes}
+    fields = {"dataset": "cifar10", "proxies": ["flops"], "archs": ARCHS, "seeds": [0], "options": VKDNWOptions(**{"batch": 4, **options})}
     return EvaluateConfig(**{**fields, **changes})
 
 
@@ -124,9 +126,9 @@ def test_evaluate_refuses_a_bad_out_before_scoring(folder, shared):
 
     cache = ResultCache(folder / "c.sqlite")
     try:
-        for out, n_boot, option in ((folder / "afile" / "o", 10, "out"), (folder / "o", -1, "n_boot")):
+        for out, bootstrap, option in ((folder / "afile" / "o", 10, "out"), (folder / "o", -1, "bootstrap")):
             with pytest.raises(OptionError) as caught:
-                evaluate(config(), cache, ground_truth("nb201"), out, progress=False, n_boot=n_boot)
+                evaluate(config(), cache, ground_truth("nb201"), out, progress=False, bootstrap=bootstrap)
             assert caught.value.option == option and cache.is_empty()
     finally:
         cache.close()
@@ -147,7 +149,7 @@ def test_evaluate_refuses_a_bad_out_before_scoring(folder, shared):
         (["--bootstrap", "-1"], "--bootstrap", "negative"),
         (["--sample-seed", "-1"], "--sample-seed", "negative"),
         (["--archs", "sample:2"], "--archs", "at least 3"),
-        (["--mode", "fast"], "--mode", "fast"),
+        (["--modes", "fast"], "--modes", "fast"),
         (["--out", "{tmp}/afile/out"], "--out", "under the regular file"),
         (["--out", "{tmp}/afile"], "--out", "is a regular file"),
         (["--cache", "{tmp}/missing/c.sqlite"], "--cache", "does not exist"),

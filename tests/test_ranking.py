@@ -11,7 +11,6 @@ from vkdnw_plugin.ranking import (
     aggregate_ranks,
     log_ranks,
     model_features,
-    nb201_graph_features,
     single_key,
 )
 
@@ -44,17 +43,6 @@ def test_single_key_is_lexicographic():
     pairs = [(10, 2.19), (11, 0.0), (11, 0.5), (10, 0.0)]
     keys = [single_key(d, e) for d, e in pairs]
     assert sorted(range(4), key=lambda i: keys[i]) == sorted(range(4), key=lambda i: pairs[i])
-
-
-def test_graph_features_by_hand():
-    # 0→1 conv3x3, 0→2 none, 1→2 skip, 0→3 avgpool, 1→3 none, 2→3 conv1x1
-    f = nb201_graph_features("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|")
-    # paths: 0→3 (avgpool), 0→1→2→3 (conv3x3, skip, conv1x1)
-    assert f["paths_total"] == 2 and f["path_min_len"] == 1 and f["path_max_len"] == 3
-    assert f["paths_through_nor_conv_3x3"] == 1 and f["paths_through_avg_pool_3x3"] == 1
-    assert f["op_count_none"] == 2 and f["op_count_skip_connect"] == 1
-    empty = nb201_graph_features("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
-    assert empty["paths_total"] == 0 and empty["path_max_len"] == 0
 
 
 def test_model_driven_ranker_learns_a_linear_target():

@@ -98,7 +98,7 @@ def test_fisher_and_eigenvalues_match_float64_oracle(arch, num_classes):
         logits = model(inputs)[1]
     exact, reference = oracle_fishers(jac_oracle, logits)
     for mode, oracle in (("exact", exact), ("reference", reference)):
-        result = vkdnw_score(model, inputs, mode=mode)
+        result = vkdnw_score(model, inputs, modes=mode)
         assert result.valid and result.dim == len(list(model.parameters()))
         np.testing.assert_allclose(result.fisher, oracle, rtol=0, atol=1e-10 * np.abs(oracle).max())
         eig = np.sort(np.linalg.eigvalsh(oracle))[::-1]
@@ -123,7 +123,7 @@ def test_both_directions_match_float64_oracle(direction, policy, num_classes, n_
         np.testing.assert_allclose(jac.numpy(), oracle.numpy(), rtol=0, atol=1e-12 * oracle.abs().max().item())
     exact, reference = oracle_fishers(oracle, logits)
     for mode, expected in (("exact", exact), ("reference", reference)):
-        result = vkdnw_score(model, inputs, mode=mode, n_tensors=n_tensors, tensor_policy=policy, direction=direction)
+        result = vkdnw_score(model, inputs, modes=mode, n_tensors=n_tensors, tensor_policy=policy, direction=direction)
         np.testing.assert_allclose(result.fisher, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
 
 
@@ -213,7 +213,7 @@ def test_eleven_quantiles_and_random_tensor_policy():
     all_names = [n for n, _ in model.named_parameters()]
     picked = select_tensors(model, 10, "random")
     assert picked == random.Random(len(all_names)).sample(all_names, 10)
-    result = vkdnw_score(model, inputs, mode="exact", n_tensors=10, tensor_policy="random", n_quantiles=11)
+    result = vkdnw_score(model, inputs, modes="exact", n_tensors=10, tensor_policy="random", n_quantiles=11)
     jac = oracle_jacobian(model, inputs, picked)
     with torch.no_grad():
         exact, _ = oracle_fishers(jac, model(inputs)[1])
@@ -229,7 +229,7 @@ def test_authors_reference_runs_are_reproduced(reference_runs):
         info = ref["info"]
         model = nb201_network(info["arch"], num_classes=info["classes"])
         model.load_state_dict(ref["state_dict"])
-        result = vkdnw_score(model.eval(), ref["input"], mode="reference")
+        result = vkdnw_score(model.eval(), ref["input"], modes="reference")
         assert result.valid, name
         assert result.dim == int(row["dim"]) and result.n_sampled == int(row["n_sampled"]), name
         assert abs(result.entropy - float(row["entropy"])) <= 1e-3, name
@@ -242,7 +242,7 @@ def test_exact_mode_is_close_to_authors_true_sigma_entropy(reference_runs):
     for name, ref, row in reference_runs[:3]:
         model = nb201_network(ref["info"]["arch"], num_classes=ref["info"]["classes"])
         model.load_state_dict(ref["state_dict"])
-        result = vkdnw_score(model.eval(), ref["input"], mode="exact")
+        result = vkdnw_score(model.eval(), ref["input"], modes="exact")
         assert abs(result.entropy - float(row["entropy_if_true_sigma"])) <= 2e-2, name
 
 
@@ -299,11 +299,11 @@ def test_reference_mode_reproduces_the_authors_nan_fallback():
     with torch.no_grad():
         model.classifier.bias[-1] = -30.0  # last class's softmax ~0, so p_last ≈ α / C < 1.8e-4
     inputs = torch.randn(4, 3, 8, 8)
-    reference = vkdnw_score(model, inputs, mode="reference")
+    reference = vkdnw_score(model, inputs, modes="reference")
     assert reference.valid and reference.entropy == 0.0 and reference.score == reference.dim
     assert "LinAlgError" in reference.reason and not np.isfinite(reference.fisher).all()
     assert (reference.deciles == 0).all()
-    exact = vkdnw_score(model, inputs, mode="exact")
+    exact = vkdnw_score(model, inputs, modes="exact")
     assert exact.valid and exact.reason == "" and exact.entropy > 0
     assert vkdnw_single_rank([reference, exact]).tolist() == [1.0, 2.0]  # same dim, entropy 0 ranks lower
 
@@ -312,7 +312,7 @@ def test_bad_arguments_raise():
     model = small_model(SMALL_ARCHS[0], 5)
     x = torch.randn(2, 3, 8, 8, dtype=torch.float64)
     with pytest.raises(ValueError, match="reference, exact"):
-        vkdnw_score(model, x, mode="fast")
+        vkdnw_score(model, x, modes="fast")
     with pytest.raises(ValueError, match="first, random"):
         vkdnw_score(model, x, tensor_policy="last")
     with pytest.raises(ValueError, match="9, 11"):

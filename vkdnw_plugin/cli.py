@@ -1,5 +1,6 @@
-"""``vkdnw`` console script: ``score`` one architecture, ``evaluate`` a search space, ``configs`` (copy the
-shipped NNI/NASLib configs). The NNI report is ``vkdnw-nni report`` (the adapter's CLI)."""
+"""``vkdnw`` console script: ``score`` one architecture, ``evaluate`` a search space, ``list`` the
+registered spaces and proxies (plugins included), ``configs`` (copy the shipped NNI/NASLib configs).
+The NNI report is ``vkdnw-nni report`` (the adapter's CLI)."""
 
 from __future__ import annotations
 
@@ -12,34 +13,18 @@ import sys
 import warnings
 from pathlib import Path
 
-import torch
 from tqdm import tqdm
 
 from . import __version__
-from .options import (
-    DEFAULT_THREADS,
-    OneLineParser,
-    OptionError,
-    OversubscriptionWarning,
-    check_count,
-    check_device,
-    check_vkdnw_options,
-    parse_seeds,
-    use_threads,
-)
+from .options import OneLineParser, OptionError, OversubscriptionWarning, parse_seeds, use_threads
+from .plugins import PluginWarning
 from .ranking import AGG_COMPONENTS
-from .scoring import SPACES, check_space_dataset, network, score_architecture, space_options
+from .scoring import score_network
+from .spaces import get_space, list_spaces
+from .vkdnw_options import OptionDeprecationWarning, VKDNWOptions
 
-# Command-line flags of the API parameters that are spelled differently (see OptionError.cli_message).
-FLAGS = {"modes": "--mode", "n_boot": "--bootstrap", "subset": "--archs", "seed": "--sample-seed"}
-# One syntax for seeds and modes in every command (vkdnw score|evaluate; the NNI trial and NASLib configs
-# take one seed and one mode per run).
-SEEDS_HELP = "network init/input seeds: integers, A..B or a,b,c"
-MODE_HELP = "Fisher matrix: reference (the authors' code), exact (the paper's formula) or reference,exact (one shared Jacobian)"
-THREADS_HELP = (
-    "torch threads per process; workers x threads above the CPU cores is allowed with a warning. On a 2-core machine "
-    "shared with other work one thread scored NB201 networks 3-8x faster than two (two were faster only when it was idle)"
-)
+# Command-line flags of the API parameters that are not VKDNW options (see OptionError.cli_message).
+FLAGS = {"subset": "--archs", "seed": "--sample-seed"}
 SCORE_LEGEND = (
     "dim: number of parameter tensors of the network; entropy: of its Fisher-information spectrum (quantiles); "
     "score = dim + entropy (the authors' score); VKDNW_single ranks networks by dim first, then by entropy."
@@ -59,24 +44,28 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def _options(args) -> tuple[list[int], VKDNWOptions]:
+    """``(seeds, options)`` of ``vkdnw score|evaluate``'s flags (the options carry the first seed)."""
+    seeds = parse_seeds(",".join(args.seeds or ["0"]))
+    return seeds, VKDNWOptions.from_args(args, seed=seeds[0])
+
+
 def cmd_score(args) -> int:
-    seeds = parse_seeds(",".join(args.seeds))
-    modes = _modes(args.mode)
-    check_count("batch", args.batch)
-    device = torch.device(check_device(args.device))
-    net = network(args.space, args.arch, args.dataset)
-    options = space_options(args.space, n_tensors=args.n_tensors, tensor_policy=args.tensor_policy,
-                            n_quantiles=args.quantiles, direction=args.direction, compile=args.compile)
-    use_threads(args.threads)
+    seeds, options = _options(args)
+    spec = get_space(args.space)
+    dataset = args.dataset or spec.default_dataset
+    options = options.for_space(spec, dataset)
+    arch = spec.canonical(args.arch)
+    use_threads(options.threads)
+    modes = options.modes
     if not args.json:
-        print(f"{net.arch}  {args.dataset}  mode={','.join(modes)}  batch={args.batch}  {len(seeds)} seed(s), "
-              f"{args.threads} thread(s)")  # fmt: skip
+        print(f"{arch}  {dataset}  modes={','.join(modes)}  batch={options.batch}  {len(seeds)} seed(s), "
+              f"{options.threads} thread(s)")  # fmt: skip
         print(SCORE_LEGEND)
         print(f"{'seed':>6} {'mode':>9} {'entropy':>10} {'dim':>6} {'score':>12} {'seconds':>8}  note", flush=True)
     runs = []
     for seed in seeds:
-        results = score_architecture(args.space, net.arch, dataset=args.dataset, seed=seed, batch=args.batch,
-                                     modes=modes, device=device, **options)  # fmt: skip
+        results = score_network(spec, arch, options.replace(seed=seed), ("vkdnw",), dataset=dataset).results
         for mode, result in results.items():
             runs.append(
                 {"seed": seed, "mode": mode, "entropy": result.entropy, "dim": result.dim, "score": result.score,
@@ -92,23 +81,13 @@ def cmd_score(args) -> int:
         means[mode] = {key: statistics.fmean(r[key] for r in valid) if valid else float("nan")
                        for key in ("entropy", "dim", "score")}  # fmt: skip
     if args.json:
-        report = {"space": args.space, "arch": net.arch, "dataset": args.dataset, "modes": list(modes), "batch": args.batch,
-                  **options, "runs": runs, "mean": means}  # fmt: skip
+        report = {"space": spec.name, "arch": arch, "dataset": dataset, "modes": list(modes), "batch": options.batch,
+                  **options.engine_options(), "resolution": options.resolution, "runs": runs, "mean": means}  # fmt: skip
         print(json.dumps(report, indent=2))
     elif len(seeds) > 1:
         for mode, mean in means.items():
             print(f"{'mean':>6} {mode:>9} {mean['entropy']:>10.6f} {mean['dim']:>6.0f} {mean['score']:>12.6f}")
     return 0
-
-
-def _modes(text: str) -> tuple[str, ...]:
-    """``--mode`` of every command: ``reference``, ``exact`` or ``reference,exact`` (one shared Jacobian)."""
-    modes = tuple(_names(text))
-    if not modes:
-        raise OptionError("modes", text, "no mode given; expected reference, exact or reference,exact")
-    for mode in modes:
-        check_vkdnw_options({"mode": mode})
-    return modes
 
 
 def _names(text: str) -> list[str]:
@@ -122,23 +101,25 @@ def cmd_evaluate(args) -> int:
     from .groundtruth import ground_truth
     from .report import ndcg_label
 
-    seeds = parse_seeds(",".join(args.seeds))
-    check_space_dataset(args.space, args.dataset)
-    accuracy = ground_truth(args.space, args.dataset, args.archs, seed=args.sample_seed, path=args.table)
-    if args.import_scores and args.space != "nb201":
-        raise OptionError("import_scores", args.import_scores, f"NASLib/Suite-Zero scores exist for nb201 only, not {args.space}")
+    seeds, options = _options(args)
+    spec = get_space(args.space)
+    dataset = args.dataset or spec.default_dataset
+    accuracy = ground_truth(spec.name, dataset, args.archs, seed=args.sample_seed, path=args.table)
     imported = {}
     for source in args.import_scores or []:
-        imported.update(import_scores(source, args.dataset))
+        scores = import_scores(source, dataset)
+        if not any(series.index.isin(accuracy.index).any() for series in scores.values()):
+            raise OptionError("import_scores", source, f"names none of the {spec.name} architectures evaluated "
+                              "(NASLib and Suite-Zero scores are NAS-Bench-201's)")  # fmt: skip
+        imported.update(scores)
     config = EvaluateConfig(
-        dataset=args.dataset, proxies=_names(args.proxies), archs=list(accuracy.index), seeds=seeds, modes=_modes(args.mode),
-        batch=args.batch, workers=args.workers, threads=args.threads, space=args.space, imported=imported,
-        agg_components=tuple(_names(args.agg_components)), scheduler=args.scheduler, direction=args.direction, compile=args.compile,
-        device=args.device, n_tensors=args.n_tensors, tensor_policy=args.tensor_policy, n_quantiles=args.quantiles,
+        dataset=dataset, proxies=_names(args.proxies), archs=list(accuracy.index), seeds=seeds, options=options,
+        workers=args.workers, space=spec.name, imported=imported, agg_components=tuple(_names(args.agg_components)),
+        scheduler=args.scheduler,
     )  # fmt: skip
     cache = ResultCache(args.cache)
     try:
-        metrics = evaluate(config, cache, accuracy, Path(args.out), n_boot=args.bootstrap)
+        metrics = evaluate(config, cache, accuracy, Path(args.out), bootstrap=args.bootstrap)
     except KeyboardInterrupt:
         total = len(config.archs) * len(config.seeds)
         saved = total - len(pending_networks(config, cache))
@@ -205,7 +186,7 @@ def console(prog: str):
         if (category, text) in shown:
             return
         shown.add((category, text))
-        if issubclass(category, OversubscriptionWarning):
+        if issubclass(category, (OversubscriptionWarning, OptionDeprecationWarning, PluginWarning)):
             _console_line(prog, f"warning: {text}")
         else:
             _console_line(prog, f"note: {_origin(filename)} warned ({category.__name__}, shown once): {text}")
@@ -219,63 +200,74 @@ def console(prog: str):
         logger.setLevel(level)
 
 
-def _add_vkdnw_options(parser: argparse.ArgumentParser) -> None:
-    """The VKDNW sampling options, spelled as in the NNI trial and NASLib's ``vkdnw:`` section."""
-    parser.add_argument("--n-tensors", type=int, help="parameter tensors sampled; default 128 (the authors')")
-    parser.add_argument("--tensor-policy", help="first or random; default: first (nb201), random (nas-bench-macro)")
-    parser.add_argument("--n-quantiles", "--quantiles", dest="quantiles", type=int,
-                        help="9 or 11; default: 9 (nb201), 11 (nas-bench-macro)")
-    parser.add_argument("--direction", default="auto",
-                        help="Jacobian direction: reverse (1 + K backward passes, K = classes or head width), forward (one "
-                             "pass per sampled tensor) or auto (the cheaper)")  # fmt: skip
-    parser.add_argument("--compile", action="store_true",
-                        help="run reverse mode through torch.compile'd repeating blocks (compiled once per block shape and "
-                             "process); slower than eager on the 2-core CPUs measured, see README 'Speed'")  # fmt: skip
+def cmd_list(args) -> int:
+    from .proxies import get_proxy, list_aliases, list_proxies
+
+    if args.what == "spaces":
+        for name in list_spaces():
+            spec = get_space(name)
+            aliases = f" (aliases: {', '.join(spec.aliases)})" if spec.aliases else ""
+            datasets = ", ".join(f"{d} ({c} classes, {r} px)" for d, (c, r) in spec.datasets.items())
+            defaults = ", ".join(f"{k}={v}" for k, v in (spec.vkdnw_defaults or {}).items()) or "the engine's"
+            truth = "ground truth" if spec.ground_truth else "no ground truth"
+            print(f"{name}{aliases}: {datasets}; VKDNW defaults {defaults}; {truth}; arch: {spec.arch_help}")
+        return 0
+    aliases = {}
+    for alias, name in list_aliases().items():
+        aliases.setdefault(name, []).append(alias)
+    for name in list_proxies():
+        spec = get_proxy(name)
+        notes = ["higher is better" if spec.higher_is_better else "lower is better"]
+        notes += ["needs labels"] * spec.needs_labels + ["per Fisher mode"] * (spec.from_vkdnw is not None)
+        notes += [f"alias {', '.join(aliases[name])}"] if name in aliases else []
+        print(f"{name}: {'; '.join(notes)} ({spec.fn.__module__})")
+    return 0
+
+
+SCORE_DESCRIPTION = f"Score one architecture of a search space with VKDNW under the seeded protocol, for each seed. {SCORE_LEGEND}"
+EVALUATE_DESCRIPTION = (
+    "Score a set of architectures of a benchmark space (NAS-Bench-201, NAS-Bench-Macro or a plugin's) with VKDNW and "
+    "other zero-cost proxies, then rank them against the benchmark's trained accuracies: writes scores.csv, "
+    "metrics.csv (Kendall tau, Spearman rho, nDCG@k, regret, bootstrap CIs), report.md and plots to --out. Every "
+    "result goes to --cache as it is computed, so an interrupted run resumes where it stopped."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .evaluate_config import ARCH_FEATURES, available_proxies
+    from .evaluate_config import DERIVED
 
     parser = OneLineParser(prog="vkdnw", description=__doc__)
     parser.add_argument("--version", action="version", version=f"vkdnw {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    space_help = "search space: nb201, nas-bench-macro or a plugin's (vkdnw list spaces)"
 
     score = commands.add_parser("score", help="VKDNW of one architecture over several seeds", formatter_class=HelpFormatter,
-                                description=f"Score one architecture with VKDNW for each seed. {SCORE_LEGEND}")  # fmt: skip
-    score.add_argument("--space", choices=SPACES, default="nb201", help="search space")
-    score.add_argument("--arch", required=True, help="NB201 arch string, index (0..15624) or NASLib tuple; NAS-Bench-Macro code")
-    score.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or ImageNet16-120")
-    score.add_argument("--seeds", nargs="+", default=["0"], help=SEEDS_HELP)
-    score.add_argument("--mode", default="reference", help=MODE_HELP)
-    score.add_argument("--batch", type=int, default=64, help="random inputs per network")
-    score.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    score.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=THREADS_HELP)
-    _add_vkdnw_options(score)
+                                description=SCORE_DESCRIPTION)  # fmt: skip
+    score.add_argument("--space", default="nb201", help=space_help)
+    score.add_argument("--arch", required=True, help="NB201: arch string, index (0..15624) or NASLib tuple; NAS-Bench-Macro: "
+                       "8-digit code; other spaces: vkdnw list spaces")  # fmt: skip
+    score.add_argument("--dataset", help="the space's dataset (NB201: cifar10, cifar100, ImageNet16-120; default: the first)")
+    VKDNWOptions.add_arguments(score, seeds=True)
     score.add_argument("--json", action="store_true", help="print one JSON document")
     score.set_defaults(run=cmd_score)
 
     ev = commands.add_parser("evaluate", help="score many networks of a benchmark space with many proxies and compare with "
-                             "ground truth", formatter_class=HelpFormatter)  # fmt: skip
-    ev.add_argument("--space", choices=SPACES, default="nb201", help="benchmark space (nas-bench-macro: CIFAR-10, the "
-                    "authors' MobileNetV2 settings: 128 random tensors, 11 quantiles)")  # fmt: skip
-    ev.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or ImageNet16-120 (nas-bench-macro: cifar10)")
-    ev.add_argument("--proxies", default="vkdnw_single,vkdnw_agg,flops", help=f"comma-separated, of: {', '.join(available_proxies())}; "
-                    f"nas-bench-macro also: {', '.join(ARCH_FEATURES['nas-bench-macro'])} (non-identity layers)")  # fmt: skip
+                             "ground truth", formatter_class=HelpFormatter, description=EVALUATE_DESCRIPTION)  # fmt: skip
+    ev.add_argument("--space", default="nb201", help=space_help)
+    ev.add_argument("--dataset", help="the space's dataset (NB201: cifar10, cifar100, ImageNet16-120; default: the first)")
+    ev.add_argument("--proxies", default="vkdnw_single,vkdnw_agg,flops",
+                    help=f"comma-separated: registered proxies (vkdnw list proxies), {', '.join(DERIVED)} (in the collection) "
+                         "or the space's architecture features (nas-bench-macro: blocks, its non-identity layers)")  # fmt: skip
     ev.add_argument("--archs", default="sample:100", help="nb201: all, unique, sample:N (seeded, from the unique set), "
-                    "sample:N@all; nas-bench-macro: all, sample:N")  # fmt: skip
+                    "sample:N@all; nas-bench-macro and plugins: all, sample:N")  # fmt: skip
     ev.add_argument("--sample-seed", type=int, default=0, help="seed of sample:N (0 or more)")
-    ev.add_argument("--seeds", nargs="+", default=["0"], help=f"{SEEDS_HELP} (scores are averaged)")
-    ev.add_argument("--mode", default="reference", help=MODE_HELP)
-    ev.add_argument("--batch", type=int, default=64, help="random inputs per network")
+    VKDNWOptions.add_arguments(ev, seeds=True)
     ev.add_argument("--workers", type=int, default=1, help="worker processes (each with --threads torch threads)")
-    ev.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=THREADS_HELP)
     ev.add_argument("--scheduler", help="score on Dask instead of --workers: tcp://HOST:PORT (a running scheduler) or local:N "
-                    "(N single-threaded workers here); needs pip install vkdnw-plugin[dask]")  # fmt: skip
+                    "(a local cluster of N single-threaded workers); needs pip install vkdnw-plugin[dask]")  # fmt: skip
     ev.add_argument("--cache", default="vkdnw_cache.sqlite", help="SQLite cache, in an existing folder: results are written as "
                     "they complete, and a rerun of the same command resumes from it")  # fmt: skip
     ev.add_argument("--out", default="vkdnw_eval", help="output folder (created)")
-    _add_vkdnw_options(ev)
-    ev.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (each worker scores there)")
     ev.add_argument("--table", help="ground truth: NB201 table csv (default: $VKDNW_NB201_TABLE or the shared copy) or "
                     "NAS-Bench-Macro json (default: the shared copy)")  # fmt: skip
     ev.add_argument("--import-scores", action="append", help="NASLib zc json or Suite-Zero csv/dataset; repeatable")
@@ -284,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="VKDNW_agg's components: proxies, or imported columns such as suite0:jacov (NASLib's "
                          "jacov on real images, as the authors' jacov); the default is the paper's five")  # fmt: skip
     ev.set_defaults(run=cmd_evaluate)
+
+    listing = commands.add_parser("list", help="the registered search spaces or proxies, plugins included")
+    listing.add_argument("what", choices=("spaces", "proxies"))
+    listing.set_defaults(run=cmd_list)
 
     configs = commands.add_parser("configs", help="list the shipped NNI/NASLib configs, or copy them to --out DIR")
     configs.add_argument("--out", help="folder to copy them to (e.g. configs, then: nnictl create --config configs/vkdnw_nb201.yml)")
@@ -296,9 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    with warnings.catch_warnings(record=True) as parsing:  # deprecated flags: shown by console below
+        warnings.simplefilter("always", OptionDeprecationWarning)
+        args = parser.parse_args(argv)
     try:
         with console(f"vkdnw {args.command}"):
+            for caught in parsing:
+                warnings.warn_explicit(caught.message, caught.category, caught.filename, caught.lineno)
             return args.run(args)
     except OptionError as error:
         print(f"vkdnw {args.command}: error: {error.cli_message(FLAGS.get(error.option))}", file=sys.stderr)

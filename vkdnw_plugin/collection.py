@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .evaluate_config import ARCH_FEATURE_TABLES, NO_MODE, VKDNW_PROXIES, EvaluateConfig, column_name, computed_proxies, is_imported
+from .evaluate_config import EvaluateConfig, column_name, computed_proxies, is_imported, vkdnw_proxies
 from .ranking import ModelDrivenRanker, aggregate_ranks, model_features
+from .scoring import NO_MODE
+from .spaces import get_space
 
 
 def collect_scores(config: EvaluateConfig, rows: pd.DataFrame) -> pd.DataFrame:
@@ -16,22 +18,22 @@ def collect_scores(config: EvaluateConfig, rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows[rows.arch.isin(config.archs) & rows.seed.isin(config.seeds)]
     wide = pd.DataFrame(index=pd.Index(config.archs, name="arch"))
     for (proxy, mode), group in rows.groupby(["proxy", "mode"]):
-        if mode != NO_MODE and mode not in config.modes:
+        if mode != NO_MODE and mode not in config.options.modes:
             continue
-        wide[column_name(proxy, mode, config.modes)] = group.groupby("arch").value.mean()
-        if proxy == "vkdnw":
+        wide[column_name(proxy, mode, config.options.modes)] = group.groupby("arch").value.mean()
+        if proxy in vkdnw_proxies() and column_name("vkdnw_q1", mode, config.options.modes) not in wide:
             spectrum = pd.DataFrame(list(group.fields), index=group.arch)
             spectrum = spectrum[[c for c in spectrum.columns if c.startswith("vkdnw_q")]].groupby(level=0).mean()
             for column in spectrum.columns:
-                wide[column_name(column, mode, config.modes)] = spectrum[column]
+                wide[column_name(column, mode, config.options.modes)] = spectrum[column]
     for name, series in config.imported.items():
         wide[name] = series.reindex(wide.index)
-    for mode in config.modes:
+    for mode in config.options.modes:
         if "vkdnw_agg" in config.proxies:
             components = {
-                c: wide[c if is_imported(c) else column_name(c, mode, config.modes)].to_numpy() for c in config.agg_components
+                c: wide[c if is_imported(c) else column_name(c, mode, config.options.modes)].to_numpy() for c in config.agg_components
             }  # fmt: skip
-            wide[column_name("vkdnw_agg", mode, config.modes)] = aggregate_ranks(components, config.agg_components)
+            wide[column_name("vkdnw_agg", mode, config.options.modes)] = aggregate_ranks(components, config.agg_components)
     return wide
 
 
@@ -42,10 +44,10 @@ def model_driven_scores(wide: pd.DataFrame, accuracy: pd.Series, config: Evaluat
     a forest trained on the other 80 %)."""
     from sklearn.model_selection import KFold
 
-    spectrum = {column_name(f"vkdnw_q{i}", mode, config.modes): f"vkdnw_q{i}" for i in range(1, 12)}
-    plain = [p for p in computed_proxies(config.proxies, config.agg_components) if p not in VKDNW_PROXIES]
+    spectrum = {column_name(f"vkdnw_q{i}", mode, config.options.modes): f"vkdnw_q{i}" for i in range(1, 12)}
+    plain = [p for p in computed_proxies(config.proxies, config.agg_components) if p not in vkdnw_proxies()]
     frame = wide[[c for c in spectrum if c in wide] + plain].rename(columns=spectrum)
-    features = model_features(frame, "c", arch_features=ARCH_FEATURE_TABLES[config.space])
+    features = model_features(frame, "c", arch_features=get_space(config.space).features)
     predicted = pd.Series(np.nan, index=wide.index)
     rng = np.random.RandomState(seed)
     if len(wide) >= 2 * config.md_train:
@@ -64,7 +66,7 @@ def scored_table(config: EvaluateConfig, rows: pd.DataFrame, accuracy: pd.Series
     """``collect_scores`` of the cached ``rows`` plus the model-driven prediction when it was asked for."""
     wide = collect_scores(config, rows)
     if "model_driven" in config.proxies:
-        for mode in config.modes:
-            wide[column_name("model_driven", mode, config.modes)] = model_driven_scores(wide, accuracy.reindex(wide.index), config, mode)
+        for mode in config.options.modes:
+            wide[column_name("model_driven", mode, config.options.modes)] = model_driven_scores(wide, accuracy.reindex(wide.index), config, mode)
     return wide
 

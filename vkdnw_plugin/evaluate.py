@@ -19,34 +19,31 @@ from tqdm import tqdm
 from . import __version__
 from .cache import ResultCache, options_text
 from .collection import scored_table
-from .evaluate_config import ARCH_FEATURES, NO_MODE, VKDNW_PROXIES, EvaluateConfig, computed_proxies
+from .evaluate_config import EvaluateConfig, computed_proxies, vkdnw_proxies
 from .executors import make_executor
-from .options import (
-    OptionError,
-    check_choice,
-    check_count,
-    check_out_dir,
-    new_folder_root,
-)
-from .ranking import single_value
+from .options import OptionError, check_count, check_out_dir, new_folder_root
 from .report import metric_table, per_seed_metrics, per_seed_summary, plot_report, roles, write_report
-from .spaces.nb201 import DATASETS
+from .scoring import NO_MODE
+from .spaces import get_space
+from .vkdnw_options import VKDNWOptions, warn_deprecated
 
 log = logging.getLogger(__name__)
 _REEMITTED: dict = {}  # warnings registry of worker warnings shown again here (each shown once)
 
 
 class Task(NamedTuple):
-    """One network to score: every missing ``(proxy, mode)`` of one (arch, seed)."""
+    """One network to score: every missing ``(proxy, mode)`` of one (arch, seed); ``options`` carry
+    the seed."""
 
     arch: str
-    seed: int
     space: str
     dataset: str
-    batch: int
-    device: str
-    vkdnw_options: dict
+    options: VKDNWOptions
     wanted: list[tuple[str, str]]
+
+    @property
+    def seed(self) -> int:
+        return self.options.seed
 
 
 def _score_network(item: Task) -> tuple[str, int, list[tuple[str, str, float, dict]], list[tuple]]:
@@ -72,57 +69,32 @@ def _failed_rows(item, error: Exception) -> tuple[str, int, list[tuple[str, str,
 
 
 def _score_rows(item: Task) -> tuple[str, int, list[tuple[str, str, float, dict]]]:
-    """Every missing (proxy, mode) of one (arch, seed). Failures give NaN with the reason."""
-    from .engine import vkdnw_scores
-    from .proxies import compute_proxies
-    from .scoring import network, seeded_setup
+    """Every missing (proxy, mode) of one (arch, seed), through :func:`~vkdnw_plugin.scoring.score_network`."""
+    from .scoring import score_network
 
-    wanted = item.wanted
-    out = [(proxy, NO_MODE, float(arch_feature(item.space, proxy, item.arch)), {}) for proxy, _ in wanted
-           if proxy in ARCH_FEATURES[item.space]]  # fmt: skip
-    model, inputs = seeded_setup(network(item.space, item.arch, item.dataset), item.seed, item.batch, item.device)
-    modes = sorted({mode for proxy, mode in wanted if proxy in VKDNW_PROXIES})
-    if modes:
-        for mode, r in vkdnw_scores(model, inputs, modes=modes, **item.vkdnw_options).items():
-            fields = {"dim": r.dim, "valid": r.valid, "reason": r.reason, "seconds": r.seconds,
-                      **{f"vkdnw_q{i + 1}": float(q) for i, q in enumerate(r.deciles)}}  # fmt: skip
-            out.append(("vkdnw", mode, r.entropy, fields))
-            out.append(("vkdnw_single", mode, single_value(r), fields))
-    others = [proxy for proxy, mode in wanted if proxy not in VKDNW_PROXIES + ARCH_FEATURES[item.space]]
-    if others:
-        started = time.perf_counter()
-        values = compute_proxies(model, inputs, others)
-        seconds = (time.perf_counter() - started) / len(others)
-        out += [(proxy, NO_MODE, values[proxy], {"seconds": seconds}) for proxy in others]
-    wanted = set(wanted)
-    return item.arch, item.seed, [row for row in out if (row[0], row[1]) in wanted]
-
-
-def arch_feature(space: str, name: str, arch: str) -> float:
-    """An architecture feature of :data:`ARCH_FEATURES` (``blocks``: NAS-Bench-Macro layers that are
-    not identity)."""
-    from .spaces.nas_bench_macro import non_identity_blocks
-
-    check_choice("architecture feature", name, ARCH_FEATURES[space])
-    return float(non_identity_blocks(arch))
+    proxies = list(dict.fromkeys(proxy for proxy, _ in item.wanted))
+    scores = score_network(item.space, item.arch, item.options, proxies, dataset=item.dataset)
+    wanted = set(item.wanted)
+    return item.arch, item.seed, [row for row in scores.rows if (row[0], row[1]) in wanted]
 
 
 def pending_networks(config: EvaluateConfig, cache: ResultCache) -> list[Task]:
     """One :class:`Task` per (arch, seed) with a result missing from ``cache``."""
-    done = cache.done(config.space, config.dataset, config.batch, config.cache_options())
+    options = config.options
+    done = cache.done(config.space, config.dataset, options.batch, options.cache_options())
     per_net = computed_proxies(config.proxies, config.agg_components)
-    vkdnw_options = config.vkdnw_options()
+    per_mode = set(vkdnw_proxies())
     items = []
     for arch in config.archs:
         for seed in config.seeds:
             wanted = [
                 (proxy, mode)
                 for proxy in per_net
-                for mode in (config.modes if proxy in VKDNW_PROXIES else [NO_MODE])
+                for mode in (options.modes if proxy in per_mode else [NO_MODE])
                 if (arch, proxy, seed, mode) not in done
             ]
             if wanted:
-                items.append(Task(arch, seed, config.space, config.dataset, config.batch, config.device, vkdnw_options, wanted))
+                items.append(Task(arch, config.space, config.dataset, options.replace(seed=seed), wanted))
     return items
 
 
@@ -130,25 +102,25 @@ def run_scoring(config: EvaluateConfig, cache: ResultCache, progress: bool = Tru
     """Compute every missing result on the config's executor (local workers or ``scheduler``),
     committing each to ``cache`` as it arrives. Returns how many networks were scored."""
     items = pending_networks(config, cache)
-    options = config.cache_options()
-    elsewhere = cache.elsewhere(config.space, config.dataset, config.batch, options)
+    options, batch = config.options.cache_options(), config.options.batch
+    elsewhere = cache.elsewhere(config.space, config.dataset, batch, options)
     if elsewhere:
         log.warning("%d results of %s/%s/batch %d in the cache %s were computed under other scoring options or by "
                     "another vkdnw-plugin version; they are not used (this run: %s, version %s)", elsewhere,
-                    config.space, config.dataset, config.batch, cache.path, options_text(options), __version__)  # fmt: skip
+                    config.space, config.dataset, batch, cache.path, options_text(options), __version__)  # fmt: skip
     total = len(config.archs) * len(config.seeds)
     found = ("%d of %d networks (architecture x seed) found in the cache %s; %d to score", total - len(items), total, cache.path, len(items))
     if not items:
         log.info(*found)
         return 0
-    with make_executor(config.scheduler, config.workers, config.threads) as executor:
+    with make_executor(config.scheduler, config.workers, config.options.threads) as executor:
         log.info(*found)  # once connected: a bad --scheduler gives one line, its error
         bar = tqdm(total=len(items), desc=f"scoring {config.dataset}", unit="net", disable=not progress)
         started = time.perf_counter()
         try:
             for done, (arch, seed, rows, caught) in enumerate(executor.imap_unordered(_score_network, items), 1):
                 for proxy, mode, value, fields in rows:
-                    cache.put(config.space, arch, config.dataset, proxy, seed, mode, config.batch, value, fields, options)
+                    cache.put(config.space, arch, config.dataset, proxy, seed, mode, batch, value, fields, options)
                 for category, message, filename, lineno in caught:
                     warnings.warn_explicit(message, category, filename, lineno, registry=_REEMITTED)
                 bar.set_postfix_str(f"{60 * done / (time.perf_counter() - started):.1f} net/min", refresh=False)
@@ -160,16 +132,16 @@ def run_scoring(config: EvaluateConfig, cache: ResultCache, progress: bool = Tru
 
 def cached_rows(config: EvaluateConfig, cache: ResultCache) -> pd.DataFrame:
     """Every cached result of the config's space, dataset, batch and scoring options, one row each."""
-    return pd.DataFrame(cache.rows(config.space, config.dataset, config.batch, config.cache_options()))
+    return pd.DataFrame(cache.rows(config.space, config.dataset, config.options.batch, config.options.cache_options()))
 
 
 def import_scores(source: str, dataset: str) -> dict[str, pd.Series]:
     """Precomputed scores of NASLib's built-in proxies, indexed by arch string: ``naslib:<proxy>``
     from NASLib's zc json (``*.json``), ``suite0:<proxy>`` from a NAS-Bench-Suite-Zero csv or
-    dataset name."""
+    dataset name (both are NAS-Bench-201 tables)."""
     from .groundtruth import load_naslib_zc, load_suite_zero
 
-    check_choice("dataset", dataset, tuple(DATASETS))
+    get_space("nb201").shape(dataset)
     if source.endswith(".json"):
         prefix, frame = "naslib", load_naslib_zc(source, dataset).drop(columns=["val_accuracy"])
     else:
@@ -178,16 +150,19 @@ def import_scores(source: str, dataset: str) -> dict[str, pd.Series]:
     return {f"{prefix}:{column}": frame[column].astype(float) for column in frame.columns}
 
 
-def evaluate(config: EvaluateConfig, cache: ResultCache, accuracy: pd.Series, out: Path, progress=True, n_boot=200) -> pd.DataFrame:
+def evaluate(config: EvaluateConfig, cache: ResultCache, accuracy: pd.Series, out: Path, progress=True, bootstrap=200,
+             n_boot=None) -> pd.DataFrame:  # fmt: skip
     """Score (resuming from ``cache``), rank, compare with ``accuracy`` (test accuracy in %, indexed by
     architecture, e.g. :func:`~vkdnw_plugin.groundtruth.ground_truth`), and write scores.csv,
-    metrics.csv, report.md and plots into ``out`` (with several seeds also per_seed_metrics.csv).
-    ``out``, ``n_boot`` and the accuracies are checked before scoring; when writing fails, a folder
-    created for ``out`` is removed again. Returns the metric table of the seed-averaged scores."""
-    from .groundtruth import ACCURACY_TEXT
-
+    metrics.csv, report.md and plots into ``out`` (with several seeds also per_seed_metrics.csv);
+    ``bootstrap`` resamples give the 95 % CIs (``n_boot`` is its deprecated spelling). ``out``,
+    ``bootstrap`` and the accuracies are checked before scoring; when writing fails, a folder created
+    for ``out`` is removed again. Returns the metric table of the seed-averaged scores."""
+    if n_boot is not None:
+        warn_deprecated("evaluate(n_boot=...)", "evaluate(bootstrap=...)")
+        bootstrap = n_boot
     out = check_out_dir(out)
-    check_count("n_boot", n_boot, minimum=0)
+    check_count("bootstrap", bootstrap, minimum=0)
     accuracy = accuracy.reindex(config.archs)
     if accuracy.isna().any():
         missing = list(accuracy.index[accuracy.isna()])
@@ -196,15 +171,16 @@ def evaluate(config: EvaluateConfig, cache: ResultCache, accuracy: pd.Series, ou
     scored = run_scoring(config, cache, progress)
     rows = cached_rows(config, cache)
     wide = scored_table(config, rows, accuracy)
-    metrics = metric_table(wide, accuracy, n_boot=n_boot)
+    metrics = metric_table(wide, accuracy, bootstrap=bootstrap)
     metrics["role"] = roles(config, metrics.index)
     networks = len(config.archs) * len(config.seeds)
     header = {
         "space": config.space, "dataset": config.dataset, "architectures": len(config.archs), "seeds": config.seeds,
-        "modes": config.modes, "batch": config.batch, "scoring options": options_text(config.cache_options()),
+        "modes": list(config.options.modes), "batch": config.options.batch,
+        "scoring options": options_text(config.options.cache_options()),
         "networks scored this run": scored, "networks from the cache": networks - scored,
-        "wall time this run": f"{time.perf_counter() - started:.0f} s", "accuracy": ACCURACY_TEXT[config.space],
-        "bootstrap resamples": n_boot,
+        "wall time this run": f"{time.perf_counter() - started:.0f} s", "accuracy": get_space(config.space).accuracy,
+        "bootstrap resamples": bootstrap,
     }  # fmt: skip
     if "vkdnw_agg" in config.proxies:
         header["VKDNW_agg components"] = ", ".join(config.agg_components)

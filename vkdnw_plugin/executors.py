@@ -161,7 +161,7 @@ def check_workers(client, scheduler: str, threads: int) -> None:
     """Before scoring: every worker has this vkdnw-plugin version (an :class:`OptionError` naming the
     first that has not). Warns (:class:`OversubscriptionWarning`) when a worker's threads × ``threads``
     exceed its cores, and (``RuntimeWarning``) about workers whose nanny set ``MALLOC_TRIM_THRESHOLD_``
-    (Dask's default), which fixes glibc's mmap threshold and made scoring about 2x slower here."""
+    (Dask's default), which fixes glibc's mmap threshold and slows scoring down (benchmarks/results/dask_overhead.md)."""
     nthreads = {address: info["nthreads"] for address, info in client.scheduler_info()["workers"].items()}
     probed = sorted(_probe_workers(client).items())
     for address, found in probed:

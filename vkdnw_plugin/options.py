@@ -12,10 +12,8 @@ import os
 import warnings
 from pathlib import Path
 
-# Torch threads per scoring process. Measured on a 2-core machine (NB201, cifar10, batch 64, reference
-# mode, 3 networks per run): next to other work one network took 4-12 s with one thread and 10-69 s
-# with two (3-8x slower), next to a 2-thread matmul 15-29 s against 64-91 s; only on an idle machine
-# were two threads faster (3 s against 5-6 s). Two single-threaded workers scored no faster than one.
+# Torch threads per scoring process: one, so that workers x threads can match the cores; oversubscribed
+# OpenMP threads make scoring several times slower (benchmarks/results/throughput.md).
 DEFAULT_THREADS = 1
 
 
@@ -30,6 +28,19 @@ class OptionError(ValueError):
         """The message as a CLI prints it: ``--batch -3: expected a positive integer``."""
         flag = flag or "--" + self.option.replace("_", "-")
         return f"{flag} {_cli_text(self.value)}: {self.problem}"
+
+
+class FieldError(OptionError):
+    """A bad entry of a config file or section, already worded as ``field: problem`` (the NNI
+    experiment and NASLib config checks); an :class:`OptionError` like every other bad input."""
+
+    def __init__(self, message: str):
+        field, _, problem = message.partition(": ")
+        ValueError.__init__(self, message)
+        self.option, self.value, self.problem = field, None, problem
+
+    def cli_message(self, flag: str | None = None) -> str:
+        return str(self)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -206,29 +217,3 @@ def check_cache_path(path) -> Path:
         raise OptionError("cache", path, f"folder {folder} is not writable")
     return path
 
-
-# ----------------------------------------------------------------------------- VKDNW engine options
-
-MODES = ("reference", "exact")
-TENSOR_POLICIES = ("first", "random")
-N_QUANTILES = (9, 11)
-DIRECTIONS = ("auto", "reverse", "forward")
-VKDNW_OPTIONS = ("mode", "n_tensors", "tensor_policy", "n_quantiles", "direction", "compile")
-_ALLOWED = {"mode": MODES, "tensor_policy": TENSOR_POLICIES, "n_quantiles": N_QUANTILES, "direction": DIRECTIONS}
-
-
-def check_vkdnw_options(options: dict) -> dict:
-    """``options`` (keywords of :func:`~vkdnw_plugin.engine.vkdnw_score`) as a new dict, or an
-    :class:`OptionError` naming the first unknown key or bad value: the one check behind the API, the
-    CLIs and the framework configs."""
-    for key, value in options.items():
-        if key not in VKDNW_OPTIONS:
-            raise OptionError(key, value, f"unknown VKDNW option; expected any of {', '.join(VKDNW_OPTIONS)}")
-        if key == "n_tensors":
-            check_count(key, value)
-        elif key == "compile":
-            if not isinstance(value, bool):
-                raise OptionError(key, value, "expected True or False")
-        else:
-            check_choice(key, value, _ALLOWED[key])
-    return dict(options)

@@ -1,6 +1,7 @@
 """Rankings of a collection of networks: VKDNW_single, VKDNW_agg and model-driven ranking.
 
-Every function takes scores where *higher is better* and returns values where higher is better.
+Every function returns values where higher is better. Scores are oriented by the proxy registry
+(:func:`oriented`): a proxy registered with ``higher_is_better=False`` is negated before it is ranked.
 Importing this module loads numpy only (scipy, pandas, scikit-learn and torch load when used), so the
 NNI tuner process can use it.
 """
@@ -51,6 +52,26 @@ def vkdnw_single_rank(results) -> np.ndarray:
     return rankdata(dims * (len(pairs) + 1) + entropies, method="average")
 
 
+def higher_is_better(name: str) -> bool:
+    """Whether a higher score of column ``name`` (``proxy`` or ``proxy[mode]``) means a better network:
+    the registry's ``higher_is_better`` for a registered proxy or alias; True for anything else
+    (imported columns such as ``suite0:jacov``, collection-level scores, architecture features)."""
+    if ":" in name:
+        return True
+    from .proxies import get_proxy
+
+    try:
+        return get_proxy(name.split("[")[0]).higher_is_better
+    except ValueError:
+        return True
+
+
+def oriented(name: str, values) -> np.ndarray:
+    """``values`` (float array) negated when ``name`` is lower-is-better (:func:`higher_is_better`)."""
+    values = np.asarray(values, dtype=float)
+    return values if higher_is_better(name) else -values
+
+
 def log_ranks(values) -> np.ndarray:
     """log(rank / N) with rank N = best (scipy ``rankdata(method="average")``: ties share the mean
     rank); NaN values are the worst, tied among themselves."""
@@ -63,8 +84,9 @@ def log_ranks(values) -> np.ndarray:
 
 def aggregate_ranks(scores: Mapping[str, Sequence[float]], components: Sequence[str] | None = None) -> np.ndarray:
     """VKDNW_agg (AZ-NAS non-linear aggregation, paper eq. 15): Σ_components log(rank / N) inside the
-    collection, rank N = best. ``scores`` maps component name → (N,) scores (higher is better);
-    ``components`` defaults to the paper's V, J, E, T, F. Returns (N,) aggregated scores, higher is better."""
+    collection, rank N = best. ``scores`` maps component name → (N,) scores, oriented by
+    :func:`oriented`; ``components`` defaults to the paper's V, J, E, T, F. Returns (N,) aggregated
+    scores, higher is better."""
     components = tuple(components or AGG_COMPONENTS)
     missing = [c for c in components if c not in scores]
     if missing:
@@ -72,40 +94,7 @@ def aggregate_ranks(scores: Mapping[str, Sequence[float]], components: Sequence[
     lengths = {len(scores[c]) for c in components}
     if len(lengths) != 1:
         raise ValueError(f"aggregate_ranks: components have different lengths {sorted(lengths)}")
-    return np.sum([log_ranks(scores[c]) for c in components], axis=0)
-
-
-# ----------------------------------------------------------------------------- graph features
-
-
-def nb201_graph_features(arch) -> dict[str, float]:
-    """GRAF-style features of an NB201 cell (``none`` edges removed):
-
-    * ``op_count_<op>``: edges carrying each op (skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3, none);
-    * ``paths_through_<op>``: input→output paths that use at least one edge with that op;
-    * ``paths_total``, ``path_min_len``, ``path_max_len``: number and lengths (in edges) of
-      input→output paths (0 when the cell is disconnected)."""
-    from .spaces.nb201 import OPS, STRING_EDGES, parse_arch
-
-    ops = parse_arch(arch).ops
-    features = {f"op_count_{op}": float(sum(o == op for o in ops)) for op in OPS}
-    paths = []
-
-    def walk(node, used):
-        if node == 3:
-            paths.append(used)
-            return
-        for k, (src, dst) in enumerate(STRING_EDGES):
-            if src == node and ops[k] != "none":
-                walk(dst, used + [ops[k]])
-
-    walk(0, [])
-    for op in OPS[1:]:
-        features[f"paths_through_{op}"] = float(sum(op in p for p in paths))
-    features["paths_total"] = float(len(paths))
-    features["path_min_len"] = float(min((len(p) for p in paths), default=0))
-    features["path_max_len"] = float(max((len(p) for p in paths), default=0))
-    return features
+    return np.sum([log_ranks(oriented(c, scores[c])) for c in components], axis=0)
 
 
 def model_features(proxy_scores: pd.DataFrame, feature_set: str = "c", arch_features=None) -> pd.DataFrame:
@@ -114,8 +103,8 @@ def model_features(proxy_scores: pd.DataFrame, feature_set: str = "c", arch_feat
     ``proxy_scores`` is indexed by architecture (NB201 arch string) with columns ``vkdnw_q1…`` (FIM
     eigenvalue quantiles), ``n_layers``, ``flops`` and any other proxies. Feature sets as in the paper:
     (a) FIM quantiles + n_layers + flops; (b) (a) + every other proxy column; (c) (b) + the
-    architecture's own features: ``arch_features(arch) -> {name: value}``, default
-    :func:`nb201_graph_features`."""
+    architecture's own features: ``arch_features(arch) -> {name: value}``, default the NB201 cell's
+    :func:`vkdnw_plugin.spaces.nb201.graph_features`."""
     import pandas as pd
 
     if feature_set not in FEATURE_SETS:
@@ -130,7 +119,9 @@ def model_features(proxy_scores: pd.DataFrame, feature_set: str = "c", arch_feat
         columns += [c for c in proxy_scores.columns if c not in columns]
     table = proxy_scores[columns].astype(float)
     if feature_set == "c":
-        graph = pd.DataFrame([(arch_features or nb201_graph_features)(a) for a in table.index], index=table.index)
+        if arch_features is None:
+            from .spaces.nb201 import graph_features as arch_features
+        graph = pd.DataFrame([arch_features(a) for a in table.index], index=table.index)
         table = pd.concat([table, graph], axis=1)
     return table
 

@@ -4,7 +4,6 @@ metrics, report.md and plots."""
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,15 +11,16 @@ import pandas as pd
 
 from .collection import scored_table
 from .evaluate_config import EvaluateConfig, is_imported
+from .ranking import oriented
 
 NDCG_K = 1000
 
 
 
-def metric_table(wide: pd.DataFrame, accuracy: pd.Series, n_boot: int = 200, k: int = NDCG_K) -> pd.DataFrame:
+def metric_table(wide: pd.DataFrame, accuracy: pd.Series, bootstrap: int = 200, k: int = NDCG_K) -> pd.DataFrame:
     """One row per score column: n, KT, SPR, nDCG@k (``ndcg_k``: the k used), regret@1/10 and
-    (``n_boot`` > 0) bootstrap 95 % CIs, each on the architectures that have a score (k and 10
-    capped at that number)."""
+    (``bootstrap`` > 0 resamples) bootstrap 95 % CIs, each on the architectures that have a score (k and 10
+    capped at that number); lower-is-better proxies are negated first (:func:`~.ranking.oriented`)."""
     from .metrics import bootstrap_ci, kendall_tau, ndcg_at_k, ranking_metrics, spearman
 
     rows = []
@@ -28,7 +28,7 @@ def metric_table(wide: pd.DataFrame, accuracy: pd.Series, n_boot: int = 200, k: 
         if column.startswith("vkdnw_q"):
             continue
         mask = wide[column].notna().to_numpy()
-        acc, score = accuracy.to_numpy()[mask], wide[column].to_numpy()[mask]
+        acc, score = accuracy.to_numpy()[mask], oriented(column, wide[column].to_numpy()[mask])
         if mask.sum() < 3:
             continue
         kk = min(k, len(acc))
@@ -36,8 +36,8 @@ def metric_table(wide: pd.DataFrame, accuracy: pd.Series, n_boot: int = 200, k: 
         row["ndcg"], row["ndcg_k"] = row.pop(f"ndcg@{kk}"), kk
         row["regret@10"] = row.pop(f"regret@{min(10, len(acc))}")
         for name, fn in (("kt", kendall_tau), ("spr", spearman), ("ndcg", lambda a, s: ndcg_at_k(a, s, k=kk))):
-            if n_boot:
-                row[f"{name}_lo"], row[f"{name}_hi"] = bootstrap_ci(fn, acc, score, n_boot=n_boot)
+            if bootstrap:
+                row[f"{name}_lo"], row[f"{name}_hi"] = bootstrap_ci(fn, acc, score, n_boot=bootstrap)
         rows.append(row)
     return pd.DataFrame(rows).set_index("proxy")
 
@@ -47,8 +47,8 @@ def per_seed_metrics(config: EvaluateConfig, rows: pd.DataFrame, accuracy: pd.Se
     (seed, proxy): the authors' protocol (their tables give the mean over seeds 1-5 of these)."""
     frames = []
     for seed in config.seeds:
-        wide = scored_table(replace(config, seeds=[seed]), rows, accuracy)
-        frames.append(metric_table(wide, accuracy.reindex(wide.index), n_boot=0).assign(seed=seed))
+        wide = scored_table(config.with_seeds([seed]), rows, accuracy)
+        frames.append(metric_table(wide, accuracy.reindex(wide.index), bootstrap=0).assign(seed=seed))
     return pd.concat(frames).reset_index()
 
 

@@ -1,24 +1,26 @@
-"""The seeded scoring protocol, owned once: architecture text → network → ``torch.manual_seed(seed)``,
-build, the authors' initialisation, ``torch.randn`` input → VKDNW. Every door (``vkdnw score``,
-``vkdnw evaluate``, the NNI trial and evaluator, NASLib's ``vkdnw*`` measures) scores a benchmark
-architecture through :func:`score_architecture`, so the same architecture and options give the same
-number everywhere.
-
-Per-space defaults are the authors': NB201 samples the first 128 tensors and uses nine deciles, their
-MobileNetV2 code (used for NAS-Bench-Macro) samples 128 tensors at random and adds min and max.
+"""The seeded scoring protocol and the adapters' one entry point, owned once: architecture → network →
+``torch.manual_seed(seed)``, build, the authors' initialisation, ``torch.randn`` input → every
+requested score. Every door (``vkdnw score``, ``vkdnw evaluate``, the NNI evaluator, trial and tuner,
+NASLib's measures) scores a network through :func:`score_network`, so the same architecture and
+options give the same number everywhere; the options get the search space's defaults
+(:meth:`~vkdnw_plugin.vkdnw_options.VKDNWOptions.for_space`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
-from .engine import VKDNWResult, vkdnw_scores
-from .options import OptionError, check_choice, check_count, check_vkdnw_options
-from .spaces.nb201 import DATASETS, dataset_shape
+from .engine import VKDNWResult
+from .options import OptionError, check_count, use_threads
+from .spaces import SpaceSpec, get_space
+from .vkdnw_options import VKDNWOptions
 
 
 def _kaiming_fanin(module: nn.Module) -> None:
@@ -53,88 +55,137 @@ def reference_setup(build, seed: int, input_shape: tuple[int, ...], device="cpu"
     return model.to(device), inputs.to(device)
 
 
-SPACES = ("nb201", "nas-bench-macro")
-# The authors' VKDNW settings: their NB201 code and their MobileNetV2 code (also used for NAS-Bench-Macro,
-# and by the NNI adapter for ProxylessNAS).
-AUTHORS_SETTINGS = {
-    "nb201": {"n_tensors": 128, "tensor_policy": "first", "n_quantiles": 9},
-    "mobilenetv2": {"n_tensors": 128, "tensor_policy": "random", "n_quantiles": 11},
-}
-SPACE_DEFAULTS = {"nb201": AUTHORS_SETTINGS["nb201"], "nas-bench-macro": AUTHORS_SETTINGS["mobilenetv2"]}
-SPACE_DATASETS = {"nb201": tuple(DATASETS), "nas-bench-macro": ("cifar10",)}
+NO_MODE = "-"  # the mode column of a score that does not depend on the Fisher mode
+_MEMO: OrderedDict[tuple, NetworkScores] = OrderedDict()
+MEMO_SIZE = 256  # networks whose scores are remembered in-process (a few hundred kB each)
 
 
 @dataclass(frozen=True)
-class Network:
-    """One architecture of a benchmark space: canonical ``arch`` text, classifier width, input
-    resolution (pixels) and a ``build()`` returning a fresh ``nn.Module``."""
+class NetworkScores:
+    """Every requested score of one network.
 
-    space: str
-    arch: str
+    ``rows``: ``(proxy, mode, value, fields)`` per score, as the result cache stores them (``mode`` is
+    :data:`NO_MODE` for scores that do not depend on the Fisher mode; ``fields`` holds ``dim``,
+    ``valid``, ``reason``, ``seconds`` and the spectrum ``vkdnw_q1…`` of VKDNW scores); ``results``: the
+    engine's :class:`~vkdnw_plugin.engine.VKDNWResult` per mode (empty when no VKDNW proxy was asked);
+    ``options``: the options after the space's defaults were filled in."""
+
+    space: str | None
+    arch: str | None
     dataset: str
+    options: VKDNWOptions
+    results: dict[str, VKDNWResult]
+    rows: list[tuple[str, str, float, dict]]
+
+    def values(self, mode: str | None = None) -> dict[str, float]:
+        """``{proxy: value}`` of ``mode`` (default: the first of the options' modes)."""
+        mode = mode or self.options.modes[0]
+        return {proxy: value for proxy, row_mode, value, _ in self.rows if row_mode in (mode, NO_MODE)}
+
+
+class Setup(NamedTuple):
+    """A network ready to score: ``model`` and ``inputs`` (B, 3, r, r) of the protocol, the canonical
+    ``arch`` (``None`` for a build function), the ``dataset`` and the filled-in ``options``."""
+
+    model: nn.Module
+    inputs: torch.Tensor
+    arch: str | None
+    dataset: str
+    options: VKDNWOptions
     num_classes: int
-    resolution: int
-    build: Callable[[], nn.Module]
 
 
-def check_space_dataset(space: str, dataset: str) -> tuple[int, int]:
-    """``(classes, input resolution in pixels)`` of ``dataset`` in ``space``, or an
-    :class:`~vkdnw_plugin.options.OptionError` naming the bad one."""
-    check_choice("space", space, SPACES)
-    if space == "nas-bench-macro" and dataset != "cifar10":
-        raise OptionError("dataset", dataset, "NAS-Bench-Macro is a CIFAR-10 benchmark; use cifar10")
-    check_choice("dataset", dataset, SPACE_DATASETS[space])
-    return dataset_shape(dataset)
+def seeded_setup(space, arch_or_build, options: VKDNWOptions | None = None, *, dataset: str | None = None,
+                 num_classes: int | None = None) -> Setup:  # fmt: skip
+    """The protocol's :class:`Setup`: seed, build, initialise, ``randn(batch, 3, r, r)`` with ``r`` the
+    options' resolution (default: the dataset's), on the options' device. ``arch_or_build``: any
+    spelling of an architecture ``space`` parses, or a zero-argument function building a network;
+    ``num_classes`` overrides the dataset's classifier width. ``space=None`` scores a build function
+    with the engine's defaults (the options must give the resolution)."""
+    spec = None if space is None else get_space(space)
+    dataset = dataset or (spec.default_dataset if spec else None)
+    classes = check_count("num_classes", num_classes) if num_classes is not None else spec.shape(dataset)[0] if spec else None
+    options = (options or VKDNWOptions()).for_space(spec, dataset)
+    if callable(arch_or_build):
+        arch, build = None, arch_or_build
+    elif spec is None:
+        raise OptionError("space", None, "needed to build an architecture (or pass a function building the network)")
+    else:
+        arch = spec.canonical(arch_or_build)
+        build = functools.partial(spec.build, arch, classes)
+    shape = (options.batch, 3, options.resolution, options.resolution)
+    model, inputs = reference_setup(build, options.seed, shape, options.device)
+    return Setup(model, inputs, arch, dataset, options, classes)
 
 
-def network(space: str, arch: str, dataset: str = "cifar10") -> Network:
-    """The :class:`Network` of ``arch`` (NB201: arch string, index or NASLib tuple; NAS-Bench-Macro:
-    8-digit code). Bad input raises :class:`~vkdnw_plugin.options.OptionError` naming it."""
-    classes, resolution = check_space_dataset(space, dataset)
-    if space == "nb201":
-        from .spaces.nb201 import nb201_network, parse_arch
+def _components(spec: SpaceSpec | None, arch: str | None, components) -> tuple[list[str], list[str], list[str]]:
+    """``components`` split into architecture features, VKDNW proxies and other registry proxies."""
+    from .proxies import get_proxy
 
+    components = [components] if isinstance(components, str) else list(components)
+    features = spec.features(arch) if spec is not None and arch is not None else {}
+    split: tuple[list[str], list[str], list[str]] = ([], [], [])
+    for name in components:
+        if name in features:
+            split[0].append(name)
+            continue
         try:
-            parsed = parse_arch(arch)
+            proxy = get_proxy(name)
         except ValueError as error:
-            raise OptionError("arch", arch, str(error)) from None
-        return Network(space, parsed.arch_str, dataset, classes, resolution, lambda: nb201_network(parsed, num_classes=classes))
-    from .spaces.nas_bench_macro import nas_bench_macro_network, parse_code
-
-    try:
-        parse_code(arch)
-    except ValueError as error:
-        raise OptionError("arch", arch, str(error)) from None
-    return Network(space, arch, dataset, classes, resolution, lambda: nas_bench_macro_network(arch, num_classes=classes))
+            raise OptionError("components", name, str(error).partition("; ")[2] or str(error)) from None
+        split[1 if proxy.from_vkdnw is not None else 2].append(name)
+    return split
 
 
-def space_options(space: str, **options) -> dict:
-    """VKDNW keywords for ``space``: its defaults (:data:`SPACE_DEFAULTS`) overridden by the
-    ``options`` that are not ``None``, checked by :func:`~vkdnw_plugin.vkdnw.check_vkdnw_options`."""
-    check_choice("space", space, SPACES)
-    given = {key: value for key, value in options.items() if value is not None}
-    return check_vkdnw_options({**SPACE_DEFAULTS[space], **given})
+def score_network(space, arch_or_build, options: VKDNWOptions | None = None, components=("vkdnw", "vkdnw_single"), *,
+                  dataset: str | None = None, num_classes: int | None = None) -> NetworkScores:  # fmt: skip
+    """Score one network of ``space`` under the seeded protocol: the adapters' one entry point.
+
+    ``arch_or_build``: any spelling of an architecture the space parses (NB201: arch string, index,
+    NASLib tuple, NNI edge dict), or a zero-argument function building the network. ``options``
+    default to :class:`~vkdnw_plugin.vkdnw_options.VKDNWOptions` and get the space's defaults;
+    ``components``: registry proxies (aliases too) and the space's architecture features;
+    ``dataset`` (default: the space's first) sets the classifier width (``num_classes`` overrides
+    it) and the input resolution. VKDNW proxies come from one engine call for all modes, every other
+    proxy from one :func:`~vkdnw_plugin.proxies.compute_proxies` on the same model and inputs. The
+    last :data:`MEMO_SIZE` results of architectures (not of build functions) are remembered."""
+    from .engine import vkdnw_scores
+    from .proxies import compute_proxies, get_proxy
+
+    spec = None if space is None else get_space(space)
+    dataset = dataset or (spec.default_dataset if spec else None)
+    filled = (options or VKDNWOptions()).for_space(spec, dataset)
+    arch = None if callable(arch_or_build) or spec is None else spec.canonical(arch_or_build)
+    features, vkdnw_proxies, plain = _components(spec, arch, components)
+    key = (spec.name, arch, dataset, num_classes, filled, tuple(features + vkdnw_proxies + plain))
+    if arch is not None and key in _MEMO:
+        _MEMO.move_to_end(key)
+        return _MEMO[key]
+    use_threads(filled.threads)
+    model, inputs, arch, dataset, options, _ = seeded_setup(spec, arch or arch_or_build, filled, dataset=dataset,
+                                                            num_classes=num_classes)  # fmt: skip
+    rows = [(name, NO_MODE, spec.features(arch)[name], {}) for name in features]
+    results = vkdnw_scores(model, inputs, options) if vkdnw_proxies else {}
+    for mode, result in results.items():
+        fields = {"dim": result.dim, "valid": result.valid, "reason": result.reason, "seconds": result.seconds,
+                  **{f"vkdnw_q{i + 1}": float(q) for i, q in enumerate(result.deciles)}}  # fmt: skip
+        rows += [(name, mode, float(get_proxy(name).from_vkdnw(result)), fields) for name in vkdnw_proxies]
+    if plain:
+        started = time.perf_counter()
+        values = compute_proxies(model, inputs, plain, seed=options.seed)
+        seconds = (time.perf_counter() - started) / len(plain)
+        rows += [(name, NO_MODE, values[name], {"seconds": seconds}) for name in plain]
+    scores = NetworkScores(spec.name if spec else None, arch, dataset, options, results, rows)
+    if arch is not None:
+        _MEMO[key] = scores
+        while len(_MEMO) > MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return scores
 
 
-def seeded_setup(net: Network, seed: int, batch: int, device="cpu") -> tuple[nn.Module, torch.Tensor]:
-    """``(model, inputs)`` of the protocol: seed, build, initialise, ``randn(batch, 3, r, r)``."""
-    check_count("batch", batch)
-    return reference_setup(net.build, seed, (batch, 3, net.resolution, net.resolution), device)
-
-
-def score_architecture(
-    space: str,
-    arch: str,
-    *,
-    dataset: str = "cifar10",
-    seed: int = 0,
-    batch: int = 64,
-    modes=("reference",),
-    device="cpu",
-    **options,
-) -> dict[str, VKDNWResult]:
-    """``{mode: VKDNWResult}`` of one benchmark architecture under the seeded protocol; ``options``:
-    ``n_tensors``, ``tensor_policy``, ``n_quantiles``, ``direction``, ``compile`` (``None`` = the space's default)."""
-    net = network(space, arch, dataset)
-    model, inputs = seeded_setup(net, seed, batch, device)
-    return vkdnw_scores(model, inputs, modes=tuple(modes), **space_options(space, **options))
+def score_architecture(space, arch, *, dataset: str | None = None, options: VKDNWOptions | None = None,
+                       **changes) -> dict[str, VKDNWResult]:  # fmt: skip
+    """``{mode: VKDNWResult}`` of one architecture under the seeded protocol; ``changes``:
+    :class:`~vkdnw_plugin.vkdnw_options.VKDNWOptions` fields (``seed=1, batch=16, modes="exact"``)."""
+    options = (options or VKDNWOptions()).replace(**changes)
+    return score_network(space, arch, options, ("vkdnw",), dataset=dataset).results

@@ -1,8 +1,9 @@
 """NNI adapter for the VKDNW zero-cost proxy (install with ``pip install vkdnw-plugin[nni]``).
 
 * :func:`vkdnw_evaluator` / :func:`score_model` — score a sampled model with VKDNW and the VKDNW_agg
-  components (jacov, AZ-NAS expressivity and trainability, FLOPs) and report them with
-  ``nni.report_final_result`` (NNI 3.0 ``nni.nas``; ``nni.retiarii`` on NNI 2.10).
+  components (jacov, AZ-NAS expressivity and trainability, FLOPs) through the core's
+  ``score_network`` and report them with ``nni.report_final_result`` (NNI 3.0 ``nni.nas``;
+  ``nni.retiarii`` on NNI 2.10). Options: :class:`vkdnw_plugin.VKDNWOptions`.
 * :class:`VKDNWAggEvolution` — NAS strategy: rank-aggregation evolution with a hard FLOPs budget.
 * :class:`VKDNWEvolutionTuner` — the same search as an HPO tuner for ``nnictl`` (batches several
   architectures per trial; ``python -m vkdnw_nni.trial`` is its trial command).
@@ -24,9 +25,8 @@ _EXPORTS = {
     "score_model": "evaluator",
     "evaluate_model": "evaluator",
     "vkdnw_evaluator": "evaluator",
-    "ScoreOptions": "evaluator",
     "VKDNWEvaluator": "evaluator",
-    "population_agg": "ranking",
+    "population_fitness": "tuner",
     "VKDNWAggEvolution": "strategy",
     "VKDNWEvolutionTuner": "tuner",
     "VKDNWTunerClassArgsValidator": "tuner",
@@ -38,23 +38,7 @@ _EXPORTS = {
     "run_local_search": "search",
 }
 
-__all__ = [  # noqa: F822 - resolved lazily by __getattr__
-    "ScoreOptions",
-    "VKDNWAggEvolution",
-    "VKDNWEvaluator",
-    "VKDNWEvolutionTuner",
-    "VKDNWTunerClassArgsValidator",
-    "build_model",
-    "build_space",
-    "count_mflops",
-    "evaluate_model",
-    "population_agg",
-    "register_tuner",
-    "run_local_search",
-    "score_model",
-    "search_space_json",
-    "vkdnw_evaluator",
-]
+__all__ = list(_EXPORTS)  # resolved lazily by __getattr__
 
 
 def __getattr__(name):

@@ -17,10 +17,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from vkdnw_plugin.options import OneLineParser
+from vkdnw_plugin.options import FieldError, OneLineParser
 
 
-class ConfigError(ValueError):
+class ConfigError(FieldError):
     """A bad experiment-config value; the message starts with the field's path."""
 
 
@@ -76,9 +76,10 @@ def check_config(path: str | Path) -> dict:
         parser = build_parser()
         parser.error = lambda message: (_ for _ in ()).throw(ConfigError(f"trialCommand: {message}"))  # type: ignore
         try:
-            space, _, options = options_from_args(parser.parse_args(argv))
+            settings = options_from_args(parser.parse_args(argv))
         except ValueError as exc:
             raise ConfigError(f"trialCommand: {exc}") from None
+        space, options = settings.space, settings.options
         if ours and class_args.get("space", "nb201") != space:
             raise ConfigError(f"tuner.classArgs.space: {class_args.get('space', 'nb201')!r} differs from the "
                               f"trialCommand's --space {space!r}")

@@ -3,108 +3,41 @@
 >>> from nni.nas.experiment import NasExperiment
 >>> from nni.nas.hub.pytorch import NasBench201
 >>> from vkdnw_nni import vkdnw_evaluator, VKDNWAggEvolution
->>> evaluator = vkdnw_evaluator(batch_size=64, resolution=32)
+>>> evaluator = vkdnw_evaluator(batch=64)
 >>> NasExperiment(NasBench201(), evaluator, VKDNWAggEvolution(population_size=32, max_mflops=150)).run()
 
 Each trial reports ``{"default": VKDNW_single, "vkdnw_single", "vkdnw" (the entropy), "vkdnw_dim"
 (parameter tensors), "jacov", "az_expressivity", "az_trainability", "flops" (MFLOPs at
-``flops_resolution``), "params" (millions), "seconds", "valid"}``; each name means what it means in
-the core's proxy registry (README, "What each name means"). The strategy aggregates the components
-into VKDNW_agg inside its population (a rank aggregate cannot be computed for one network alone).
+``flops_resolution``), "params" (millions), "seconds", "valid"}``; each name means what it means in the
+core's proxy registry. The strategy aggregates the components into VKDNW_agg inside its population (a
+rank aggregate cannot be computed for one network alone).
 
-Networks are scored under the core's seeded protocol (:func:`vkdnw_plugin.vkdnw.reference_setup`:
-seed, build, the authors' initialisation, ``randn`` input). An NB201 sample is scored on the core's
-NAS-Bench-201 network of its arch string (:func:`protocol_build`), so it gets the same number as
-``vkdnw score`` and NASLib's ``ZeroCost``.
+Every network is scored by the core's :func:`~vkdnw_plugin.scoring.score_network` under its seeded
+protocol with :class:`~vkdnw_plugin.vkdnw_options.VKDNWOptions` and the space's defaults: an NB201
+sample as the core's NAS-Bench-201 architecture (the number ``vkdnw score`` gives), a ProxylessNAS
+network as the core space ``proxylessnas`` (the authors' MobileNetV2 settings), so the evaluator, the
+nnictl trial and the tuner agree.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
-from dataclasses import dataclass
 
-import torch
 from torch import nn
 
-from vkdnw_plugin.engine import vkdnw_score
-from vkdnw_plugin.options import DEFAULT_THREADS, VKDNW_OPTIONS, check_count, check_vkdnw_options
-from vkdnw_plugin.proxies.params import params as params_in_millions
-from vkdnw_plugin.ranking import AGG_COMPONENTS, single_value
-from vkdnw_plugin.scoring import reference_setup
+from vkdnw_plugin.options import OptionError
+from vkdnw_plugin.ranking import AGG_COMPONENTS
+from vkdnw_plugin.scoring import score_network
+from vkdnw_plugin.spaces import get_space
+from vkdnw_plugin.vkdnw_options import VKDNWOptions
 
 from ._compat import FunctionalEvaluator
-from .spaces import count_mflops, nb201_arch_str
+from .spaces import count_mflops
 
-_LOCAL_COMPONENTS = ("vkdnw", "vkdnw_entropy", "vkdnw_single", "vkdnw_dim", "flops", "params")
 INVALID_SCORE = -1.0  # "default" of a network whose VKDNW is undefined (ranks below every valid one)
-
-
-@dataclass(frozen=True)
-class ScoreOptions:
-    """How a network is scored. ``resolution``/``batch_size`` may be reduced to score faster on CPU
-    (the paper: batch 64 at the dataset's resolution); ``flops_resolution`` (default ``resolution``)
-    is the resolution at which FLOPs are counted, e.g. 224 for ImageNet-shaped MobileNetV2 nets.
-    ``threads``: torch threads of the scoring process (``None``: leave torch's setting)."""
-
-    batch_size: int = 64
-    resolution: int = 32
-    flops_resolution: int | None = None
-    mode: str = "reference"
-    n_tensors: int = 128
-    tensor_policy: str = "first"
-    n_quantiles: int = 9
-    direction: str = "auto"
-    compile: bool = False
-    components: tuple[str, ...] = AGG_COMPONENTS
-    seed: int = 0
-    threads: int | None = DEFAULT_THREADS
-
-    def __post_init__(self):
-        for name in ("batch_size", "resolution"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-        if self.batch_size < 2:
-            raise ValueError(f"batch_size: VKDNW needs at least 2 samples, got {self.batch_size}")
-        if self.flops_resolution is not None and (not isinstance(self.flops_resolution, int) or self.flops_resolution < 1):
-            raise ValueError(f"flops_resolution: expected a positive integer or null, got {self.flops_resolution!r}")
-        check_vkdnw_options(self.vkdnw_options())
-        if self.threads is not None:
-            check_count("threads", self.threads)
-        components = (self.components,) if isinstance(self.components, str) else tuple(self.components)
-        object.__setattr__(self, "components", components)
-        proxies = [c for c in components if c not in _LOCAL_COMPONENTS]
-        if proxies:
-            from vkdnw_plugin.proxies import list_aliases, list_proxies
-
-            unknown = [c for c in proxies if c not in list_proxies() + list(list_aliases())]
-            if unknown:
-                raise ValueError(
-                    f"components: unknown {unknown}; expected one of {', '.join(_LOCAL_COMPONENTS)} or a "
-                    f"registered proxy ({', '.join(list_proxies())})"
-                )
-
-    def vkdnw_options(self) -> dict:
-        """The keywords of :func:`vkdnw_plugin.vkdnw.vkdnw_score` among these options."""
-        return {key: getattr(self, key) for key in VKDNW_OPTIONS}
-
-    @classmethod
-    def from_dict(cls, values: dict | None) -> ScoreOptions:
-        values = dict(values or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown scoring option(s) {unknown}; expected some of {sorted(known)}")
-        if "components" in values and values["components"] is not None:
-            values["components"] = tuple(values["components"])
-        return cls(**values)
-
-    def to_dict(self) -> dict:
-        out = dataclasses.asdict(self)
-        out["components"] = list(self.components)
-        return out
+REPORTED = ("vkdnw", "vkdnw_single", "vkdnw_dim", "params")  # reported for every network, besides the components
+EVALUATOR_ARGS = ("space", "dataset", "num_classes", "components", "flops_resolution")
 
 
 def _finite(value) -> float | None:
@@ -112,91 +45,111 @@ def _finite(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def protocol_build(sample: dict | None, build, num_classes: int | None = None):
-    """The zero-argument function building the network scored for an NNI ``sample``: for a
-    ``NasBench201`` sample the core's NAS-Bench-201 network of its arch string with ``num_classes``
-    outputs (default: as many as ``build()``'s classifier), else ``build`` itself (NNI's own model)."""
-    if not (isinstance(sample, dict) and sample and all(str(label).startswith("cell/") for label in sample)):
-        return build
-    from vkdnw_plugin.spaces.nb201 import nb201_network
+def check_components(components) -> tuple[str, ...]:
+    """``components`` as a tuple of registered proxy names (aliases allowed); :class:`OptionError` otherwise."""
+    from vkdnw_plugin.proxies import get_proxy
 
-    arch = nb201_arch_str(sample)
-    if num_classes is None:
-        num_classes = [m.out_features for m in build().modules() if isinstance(m, nn.Linear)][-1]
-    return lambda: nb201_network(arch, num_classes=num_classes)
+    components = (components,) if isinstance(components, str) else tuple(components)
+    for name in components:
+        try:
+            get_proxy(name)
+        except ValueError as error:
+            raise OptionError("components", name, str(error).partition("; ")[2]) from None
+    return components
 
 
-def score_model(model, options: ScoreOptions | dict | None = None, **kwargs) -> dict:
-    """Score a network: ``model`` is a zero-argument function building it (the seeded protocol:
-    seed, build, initialise, input) or an ``nn.Module`` (seeded after it was built). Its weights
-    are re-initialised as the authors do.
-
-    Returns the metric dict described in the module docstring; NaN values become ``None`` so the
-    dict is valid JSON for NNI. Deterministic for a given ``seed``."""
-    if options is None or isinstance(options, dict):
-        options = ScoreOptions.from_dict({**(options or {}), **kwargs})
-    elif kwargs:
-        options = dataclasses.replace(options, **kwargs)
-    if options.threads:
-        torch.set_num_threads(options.threads)
+def score_model(model, options: VKDNWOptions | None = None, *, space: str | None = None, dataset: str | None = None,
+                num_classes: int | None = None, components=AGG_COMPONENTS, flops_resolution: int | None = None,
+                **changes) -> dict:  # fmt: skip
+    """The reported metric dict of one network. ``model``: an NNI sample of ``space`` (``nb201`` or
+    ``proxylessnas``), a zero-argument function building the network, or an ``nn.Module`` (seeded
+    after it was built); ``options`` with ``changes`` (:class:`VKDNWOptions` fields, old spellings
+    warn); ``num_classes`` overrides the dataset's classifier width for samples. NaN values become
+    ``None`` so the dict is valid JSON for NNI. Deterministic for a given seed."""
     started = time.perf_counter()
-    build = (lambda: model) if isinstance(model, nn.Module) else model
-    shape = (options.batch_size, 3, options.resolution, options.resolution)
-    model, inputs = reference_setup(build, options.seed, shape)
-    vk = vkdnw_score(model, inputs, **options.vkdnw_options())
-    result: dict = {
-        "flops": count_mflops(model, options.flops_resolution or options.resolution),
-        "params": params_in_millions(model),
-        "vkdnw": _finite(vk.entropy),
-        "vkdnw_single": _finite(single_value(vk)),
-        "vkdnw_dim": vk.dim,
-        "valid": bool(vk.valid),
-        "vkdnw_seconds": vk.seconds,
-    }
-    if vk.reason:  # invalid, or the authors' NaN fallback in reference mode
-        result["reason"] = vk.reason
-    if "vkdnw_entropy" in options.components:  # the registry's alias of vkdnw
-        result["vkdnw_entropy"] = result["vkdnw"]
-    proxies = [c for c in options.components if c not in _LOCAL_COMPONENTS]
-    if proxies:
-        import warnings
-
-        from vkdnw_plugin.proxies import compute_proxies
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            values = compute_proxies(model, inputs, proxies, seed=options.seed)
-        result.update({name: _finite(value) for name, value in values.items()})
+    options = VKDNWOptions.from_mapping(changes, base=options)
+    components = check_components(components)
+    target = (lambda: model) if isinstance(model, nn.Module) else model
+    if space is None and not callable(target):
+        space = "nb201"
+    wanted = list(dict.fromkeys([*REPORTED, *(c for c in components if c != "flops")]))
+    scores = score_network(space, target, options, wanted, dataset=dataset, num_classes=num_classes)
+    vkdnw = scores.results[scores.options.modes[0]]
+    result = {name: _finite(value) for name, value in scores.values().items()}
+    flops_at = flops_resolution or scores.options.resolution
+    if callable(target):
+        built = target()
+    else:
+        spec = get_space(space)
+        built = spec.build(scores.arch, num_classes or spec.shape(scores.dataset)[0])
+    result.update(flops=count_mflops(built, flops_at), valid=bool(vkdnw.valid), vkdnw_seconds=vkdnw.seconds)
+    if vkdnw.reason:  # invalid, or the authors' NaN fallback in reference mode
+        result["reason"] = vkdnw.reason
     result["default"] = result["vkdnw_single"] if result["vkdnw_single"] is not None else INVALID_SCORE
     result["seconds"] = time.perf_counter() - started
     return result
 
 
-def evaluate_model(model, **options) -> dict:
-    """The evaluator function: :func:`score_model` (``model``: a module or a function building one),
-    then ``nni.report_final_result`` of the dict."""
+def evaluate_model(model, **arguments) -> dict:
+    """The evaluator function: :func:`score_model` (``arguments``: :data:`EVALUATOR_ARGS` and
+    :class:`VKDNWOptions` fields), then ``nni.report_final_result`` of the dict."""
     import nni
 
-    result = score_model(model, ScoreOptions.from_dict(options))
+    settings = {key: arguments.pop(key) for key in EVALUATOR_ARGS if key in arguments}
+    result = score_model(model, VKDNWOptions.from_mapping(arguments), **settings)
     nni.report_final_result(result)
     return result
 
 
+def nni_space_of(model) -> tuple[str | None, dict]:
+    """``(core space, constructor kwargs)`` of a frozen NNI model: ``nb201`` for a ``NasBench201``
+    sample, ``proxylessnas`` for a ``ProxylessNAS`` one, ``(None, {})`` for anything else (scored as
+    the network NNI builds)."""
+    from ._compat import NasBench201, ProxylessNAS
+
+    space = getattr(model, "model_space", None)  # RawFormatModelSpace: the space instance
+    traced = space if space is not None else getattr(model, "model", None)  # SimplifiedModelSpace: a traced symbol
+    cls = type(space) if space is not None else getattr(traced, "trace_symbol", None)
+    kwargs = dict(getattr(traced, "trace_kwargs", None) or {})
+    if isinstance(cls, type) and issubclass(cls, NasBench201):
+        return "nb201", kwargs
+    if isinstance(cls, type) and issubclass(cls, ProxylessNAS):
+        return "proxylessnas", kwargs
+    return None, {}
+
+
 class VKDNWEvaluator(FunctionalEvaluator):
-    """NNI's ``FunctionalEvaluator`` handing :func:`evaluate_model` the protocol's build function of
-    each sampled model (:func:`protocol_build`) instead of a built module."""
+    """NNI's ``FunctionalEvaluator`` scoring each sampled model through the core: an NB201 sample as
+    the core's architecture (dataset by the space's classifier width), a ProxylessNAS sample rebuilt
+    from the space's own arguments (as the nnictl trial builds it), anything else through the function
+    NNI builds it with."""
 
     def _execute(self, model):
-        return self.evaluate(protocol_build(getattr(model, "sample", None), model.executable_model))
+        space, kwargs = nni_space_of(model)
+        sample = dict(getattr(model, "sample", None) or {})
+        arguments = {**self.arguments, "space": space}
+        if space == "nb201":
+            classes = kwargs.get("num_labels", 10)
+            dataset = self.arguments.get("dataset") or next(
+                (name for name, (c, _) in get_space("nb201").datasets.items() if c == classes), None)  # fmt: skip
+            return self.function(sample, **{**arguments, "dataset": dataset, "num_classes": classes})
+        if space == "proxylessnas":
+            from .spaces import build_model
+
+            return self.function(lambda: build_model(space, sample, **kwargs), **arguments)
+        return self.function(model.executable_model, **arguments)
 
 
-def vkdnw_evaluator(**options) -> VKDNWEvaluator:
-    """A :class:`VKDNWEvaluator` running :func:`evaluate_model` with :class:`ScoreOptions` ``options``.
+def vkdnw_evaluator(options: VKDNWOptions | None = None, **arguments) -> VKDNWEvaluator:
+    """A :class:`VKDNWEvaluator` running :func:`evaluate_model` with ``options`` (and
+    :class:`VKDNWOptions` fields among ``arguments``) and :data:`EVALUATOR_ARGS`; everything is
+    checked here, so a bad value fails before the experiment starts."""
+    settings = {key: arguments.pop(key) for key in EVALUATOR_ARGS if key in arguments}
+    if "components" in settings:
+        settings["components"] = list(check_components(settings["components"]))
+    checked = VKDNWOptions.from_mapping(arguments, base=options)
+    fields = {key: list(value) if isinstance(value, tuple) else value for key, value in vars(checked).items()}
+    return VKDNWEvaluator(evaluate_model, **fields, **settings)
 
-    Options are validated here, so a bad value fails before the experiment starts."""
-    checked = ScoreOptions.from_dict(options)
-    return VKDNWEvaluator(evaluate_model, **checked.to_dict())
 
-
-__all__ = ["INVALID_SCORE", "ScoreOptions", "VKDNWEvaluator", "evaluate_model", "protocol_build", "score_model",
-           "vkdnw_evaluator"]
+__all__ = ["INVALID_SCORE", "VKDNWEvaluator", "evaluate_model", "nni_space_of", "score_model", "vkdnw_evaluator"]

@@ -22,8 +22,3 @@ def loopback_env(env: dict | None = None) -> dict:
     if option not in current:
         env["NODE_OPTIONS"] = f"{current} {option}".strip()
     return env
-
-
-def apply_loopback() -> None:
-    """Set it in this process, so nnictl / ``Experiment.run`` started from here inherit it."""
-    os.environ.update(loopback_env())

@@ -40,9 +40,6 @@ from pathlib import Path
 
 from vkdnw_plugin.options import OneLineParser
 
-NNI_OPS = {"nor_conv_3x3": "conv_3x3", "nor_conv_1x1": "conv_1x1", "skip_connect": "skip_connect",
-           "avg_pool_3x3": "avg_pool_3x3", "none": "none"}
-STRING_EDGES = ("0_1", "0_2", "1_2", "0_3", "1_3", "2_3")
 DATASETS = {  # NNI dataset -> (valid column, test column, params column, classes, resolution)
     "cifar10": ("c10_valid", "c10_test", "params_mb_c10", 10, 32),
     "cifar100": ("c100_valid_derived", "c100_test", "params_mb_c100", 100, 32),
@@ -62,22 +59,14 @@ def _nni_benchmark():
     return schema, utils
 
 
-def nni_arch(arch_str: str) -> dict:
-    """NNI's arch dict ``{"0_1": "conv_3x3", ...}`` of an NB201 arch string."""
-    from vkdnw_plugin.spaces.nb201 import parse_arch
-
-    return {edge: NNI_OPS[op] for edge, op in zip(STRING_EDGES, parse_arch(arch_str).ops)}
-
-
 def _flops_model(classes: int, resolution: int):
     """MFLOPs of an arch = base + n_conv3x3 · c3 + n_conv1x1 · c1 (every edge of every cell sees the
     same tensor shape within a stage, so this linear form is exact for Conv2d + Linear MACs)."""
     from vkdnw_plugin.proxies.flops import count_macs
-    from vkdnw_plugin.spaces.nb201 import nb201_network
+    from vkdnw_plugin.spaces.nb201 import NB201Arch, nb201_network
 
     def flops(ops):
-        s = f"|{ops[0]}~0|+|{ops[1]}~0|{ops[2]}~1|+|{ops[3]}~0|{ops[4]}~1|{ops[5]}~2|"
-        return count_macs(nb201_network(s, classes), (1, 3, resolution, resolution)) / 1e6
+        return count_macs(nb201_network(NB201Arch(tuple(ops)), classes), (1, 3, resolution, resolution)) / 1e6
 
     base = flops(["none"] * 6)
     c3 = flops(["nor_conv_3x3"] + ["none"] * 5) - base
@@ -110,7 +99,7 @@ def build_nb201_db(out: str | os.PathLike, table: str | os.PathLike | None = Non
             flops_of = _flops_model(classes, resolution)
             configs = []
             for row in frame.itertuples(index=False):
-                arch = nni_arch(row.arch_str)
+                arch = parse_arch(row.arch_str).nni()
                 configs.append({"arch": arch, "num_epochs": 200, "num_channels": 16,
                                 "num_cells": 5, "dataset": dataset})
             first_id = None

@@ -98,10 +98,10 @@ def rank_rows(rows: list[dict], components=AGG_COMPONENTS, dataset: str | None =
     out = [{**row, "vkdnw_agg": float(a)} for row, a in zip(rows, agg)]
     nb201 = [r for r in out if isinstance(r.get("arch"), dict) and any(str(k).startswith("cell/") for k in r["arch"])]
     if nb201:
-        from .spaces import nb201_arch_str
+        from vkdnw_plugin.spaces.nb201 import parse_arch
 
         for row in nb201:
-            row["arch_str"] = nb201_arch_str(row["arch"])
+            row["arch_str"] = parse_arch(row["arch"]).arch_str
         try:
             from vkdnw_plugin.groundtruth import load_nb201_table, nb201_accuracy
 

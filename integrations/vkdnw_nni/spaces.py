@@ -3,7 +3,9 @@
 A *sample* is NNI's ``{label: value}`` dict (``{'cell/0_1': 'conv_3x3', ...}`` for NAS-Bench-201,
 ``{'s2_depth': 3, 's2_i0': 'k5e6', ...}`` for ProxylessNAS). :func:`build_model` turns it into a
 concrete ``nn.Module`` without sampling the whole space; :func:`search_space_json` writes the same
-space in NNI's HPO search-space format for ``nnictl`` tuners.
+space in NNI's HPO search-space format for ``nnictl`` tuners. NB201 samples are the core's NB201
+architectures (:func:`vkdnw_plugin.spaces.nb201.parse_arch` reads them); ProxylessNAS is the core
+search space ``proxylessnas`` (:mod:`vkdnw_nni.proxylessnas`).
 """
 
 from __future__ import annotations
@@ -13,63 +15,39 @@ import functools
 from torch import nn
 
 from vkdnw_plugin.proxies.flops import count_macs
-from vkdnw_plugin.scoring import AUTHORS_SETTINGS
-from vkdnw_plugin.spaces.nb201 import DATASETS as NB201_DATASETS
+from vkdnw_plugin.spaces import get_space
 
 from ._compat import NasBench201, ProxylessNAS, fixed_arch, quiet_nni_logs
-from ._constants import SPACES
+from .tuner import NNI_SPACES
 
-# The authors' VKDNW settings of each space (ProxylessNAS is a MobileNetV2 space).
-SPACE_VKDNW_DEFAULTS = {"nb201": AUTHORS_SETTINGS["nb201"], "proxylessnas": AUTHORS_SETTINGS["mobilenetv2"]}
-NB201_OPS = {  # NNI op name -> NAS-Bench-201 op name
-    "none": "none",
-    "skip_connect": "skip_connect",
-    "conv_1x1": "nor_conv_1x1",
-    "conv_3x3": "nor_conv_3x3",
-    "avg_pool_3x3": "avg_pool_3x3",
-}
-NB201_EDGES = ("0_1", "0_2", "1_2", "0_3", "1_3", "2_3")  # arch-string order
-
-
-def _check_space(space: str) -> str:
-    if space not in SPACES:
-        raise ValueError(f"unknown space {space!r}; expected one of {', '.join(SPACES)}")
-    return space
+_CLASSES = {"nb201": NasBench201, "proxylessnas": ProxylessNAS}
 
 
 def space_kwargs(space: str, dataset: str | None = None, num_classes: int | None = None, **extra) -> dict:
-    """Constructor kwargs of the NNI space class: ``num_labels`` from ``dataset`` (NB201) or
-    ``num_classes`` (ProxylessNAS default 1000), plus ``extra`` (e.g. ``width_mult``)."""
+    """Constructor kwargs of the NNI space class: ``num_labels`` from ``num_classes``, else the core
+    space's ``dataset`` (default: its first), plus ``extra`` (e.g. ``width_mult``)."""
     _check_space(space)
-    if space == "nb201":
-        if dataset is not None and dataset not in NB201_DATASETS:
-            raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(NB201_DATASETS)}")
-        labels = num_classes or NB201_DATASETS[dataset or "cifar10"][0]
-    else:
-        labels = num_classes or 1000
-    if labels < 1:
-        raise ValueError(f"num_classes must be positive, got {labels}")
-    return {"num_labels": int(labels), **extra}
+    labels = num_classes if num_classes is not None else get_space(space).shape(dataset)[0]
+    if isinstance(labels, bool) or not isinstance(labels, int) or labels < 1:
+        raise ValueError(f"num_classes: expected a positive integer, got {labels!r}")
+    return {"num_labels": labels, **extra}
 
 
-def default_resolution(space: str, dataset: str | None = None) -> int:
-    _check_space(space)
-    return NB201_DATASETS[dataset or "cifar10"][1] if space == "nb201" else 224
-
-
-def _space_class(space: str):
-    return NasBench201 if _check_space(space) == "nb201" else ProxylessNAS
+def _check_space(space: str) -> str:
+    if space not in NNI_SPACES:
+        raise ValueError(f"unknown space {space!r}; expected one of {', '.join(NNI_SPACES)}")
+    return space
 
 
 def build_space(space: str, **kwargs) -> nn.Module:
     """The NNI model space ``NasBench201(**kwargs)`` or ``ProxylessNAS(**kwargs)``."""
     with quiet_nni_logs():
-        return _space_class(space)(**kwargs)
+        return _CLASSES[_check_space(space)](**kwargs)
 
 
 def build_model(space: str, sample: dict, **kwargs) -> nn.Module:
     """The concrete network of ``sample`` (NNI's ``model_context`` / ``fixed_arch``)."""
-    cls = _space_class(space)
+    cls = _CLASSES[_check_space(space)]
     with quiet_nni_logs(), fixed_arch(sample):
         return cls(**kwargs)
 
@@ -130,21 +108,3 @@ def count_mflops(model: nn.Module, resolution: int) -> float:
     """Millions of multiply-accumulates for one RGB image of ``resolution`` × ``resolution``
     (:func:`vkdnw_plugin.proxies.flops.count_macs`, the package's one FLOPs counter)."""
     return count_macs(model, (1, 3, resolution, resolution)) / 1e6
-
-
-def nb201_arch_str(sample: dict) -> str:
-    """NAS-Bench-201 arch string of an NNI ``NasBench201`` sample (``conv_3x3`` → ``nor_conv_3x3``)."""
-    try:
-        ops = [NB201_OPS[sample[f"cell/{edge}"]] for edge in NB201_EDGES]
-    except KeyError as exc:
-        raise ValueError(f"not a NasBench201 sample (missing or unknown {exc}): {sample}") from None
-    return f"|{ops[0]}~0|+|{ops[1]}~0|{ops[2]}~1|+|{ops[3]}~0|{ops[4]}~1|{ops[5]}~2|"
-
-
-def nb201_sample(arch) -> dict:
-    """The NNI ``NasBench201`` sample of an NB201 arch (string, index or NASLib tuple)."""
-    from vkdnw_plugin.spaces.nb201 import parse_arch
-
-    reverse = {v: k for k, v in NB201_OPS.items()}
-    ops = parse_arch(arch).ops
-    return {f"cell/{edge}": reverse[op] for edge, op in zip(NB201_EDGES, ops)}

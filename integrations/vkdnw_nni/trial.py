@@ -21,6 +21,7 @@ import os
 import sys
 import time
 import traceback
+from typing import NamedTuple
 
 _STARTED = time.time()
 PROG = "python -m vkdnw_nni.trial"
@@ -36,95 +37,92 @@ def _process_age() -> float:
         return time.time() - _STARTED
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from vkdnw_plugin.cli import THREADS_HELP, HelpFormatter
-    from vkdnw_plugin.options import DEFAULT_THREADS, OneLineParser
+class TrialSettings(NamedTuple):
+    """What a trial scores: the NNI ``space``, its constructor ``kwargs``, the core ``dataset``, the
+    VKDNW ``options``, the reported ``components`` and the FLOPs resolution."""
 
-    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0],
-                                     formatter_class=HelpFormatter)  # fmt: skip
+    space: str
+    kwargs: dict
+    dataset: str | None
+    options: object
+    components: tuple[str, ...]
+    flops_resolution: int | None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from vkdnw_plugin.cli import HelpFormatter
+    from vkdnw_plugin.options import OneLineParser
+    from vkdnw_plugin.vkdnw_options import VKDNWOptions
+
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter)
     parser.add_argument("--space", default="nb201", help="nb201 | proxylessnas")
-    parser.add_argument("--dataset", default=None, help="NB201 dataset: cifar10 | cifar100 | ImageNet16-120")
-    parser.add_argument("--num-classes", type=int, default=None, help="classifier width (ProxylessNAS: 1000)")
+    parser.add_argument("--dataset", default=None, help="the space's dataset (nb201: cifar10 | cifar100 | ImageNet16-120)")
+    parser.add_argument("--num-classes", type=int, default=None, help="classifier width (default: the dataset's)")
     parser.add_argument("--width-mult", type=float, default=None, help="ProxylessNAS width multiplier")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--resolution", type=int, default=None, help="scoring resolution (default: the space's)")
-    parser.add_argument("--flops-resolution", type=int, default=None, help="resolution for FLOPs (default: space's)")
-    parser.add_argument("--mode", default="reference", help="Fisher matrix: reference (the authors' code) | exact")
-    parser.add_argument("--n-tensors", type=int, default=128)
-    parser.add_argument("--tensor-policy", default=None, help="first | random (default: the authors' per space)")
-    parser.add_argument("--n-quantiles", type=int, default=None, help="9 | 11 (default: the authors' per space)")
-    parser.add_argument("--direction", default="auto", help="Jacobian direction: auto | reverse | forward")
-    parser.add_argument("--compile", action="store_true", help="reverse mode through torch.compile'd repeating blocks")
-    parser.add_argument("--components", default=None, help="comma-separated VKDNW_agg components")
-    parser.add_argument("--seed", "--seeds", dest="seed", type=int, default=0, help="network init/input seed (one per trial)")
-    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=THREADS_HELP)
+    parser.add_argument("--flops-resolution", type=int, default=None, help="resolution for FLOPs (default: the dataset's)")
+    parser.add_argument("--components", default=None, help="comma-separated VKDNW_agg components (default: the paper's five)")
+    VKDNWOptions.add_arguments(parser)
+    parser.add_argument("--seeds", dest="seed", type=int, default=None, help=argparse.SUPPRESS)  # one seed per trial
     return parser
 
 
-def options_from_args(args) -> tuple[str, dict, object]:
-    """``(space, space_kwargs, ScoreOptions)``; ``ValueError`` naming the option on a bad value."""
+def options_from_args(args) -> TrialSettings:
+    """The :class:`TrialSettings` of the parsed flags; ``ValueError`` naming the flag on a bad value."""
     from vkdnw_plugin.options import OptionError
+    from vkdnw_plugin.ranking import AGG_COMPONENTS
+    from vkdnw_plugin.spaces import get_space
+    from vkdnw_plugin.vkdnw_options import VKDNWOptions
 
-    from .evaluator import ScoreOptions
-    from .spaces import SPACE_VKDNW_DEFAULTS, SPACES, default_resolution, space_kwargs
+    from .evaluator import check_components
+    from .tuner import NNI_SPACES
 
-    if args.space not in SPACES:
-        raise ValueError(f"--space: expected one of {', '.join(SPACES)}, got {args.space!r}")
+    if args.space not in NNI_SPACES:
+        raise ValueError(f"--space {args.space}: expected one of {', '.join(NNI_SPACES)}")
     extra = {}
     if args.width_mult is not None:
         if args.space != "proxylessnas" or not args.width_mult > 0:
-            raise ValueError(f"--width-mult: a positive float for proxylessnas only, got {args.width_mult!r}")
+            raise ValueError(f"--width-mult {args.width_mult}: a positive float for proxylessnas only")
         extra["width_mult"] = args.width_mult
     try:
-        kwargs = space_kwargs(args.space, dataset=args.dataset, num_classes=args.num_classes, **extra)
-    except ValueError as exc:
-        raise ValueError(f"--dataset/--num-classes: {exc}") from None
-    defaults = SPACE_VKDNW_DEFAULTS[args.space]
-    resolution = args.resolution or default_resolution(args.space, args.dataset)
-    try:
-        options = ScoreOptions(
-            batch_size=args.batch_size,
-            resolution=resolution,
-            flops_resolution=args.flops_resolution or default_resolution(args.space, args.dataset),
-            mode=args.mode,
-            n_tensors=args.n_tensors,
-            tensor_policy=args.tensor_policy or defaults["tensor_policy"],
-            n_quantiles=args.n_quantiles or defaults["n_quantiles"],
-            direction=args.direction,
-            compile=args.compile,
-            components=tuple(args.components.split(",")) if args.components else ScoreOptions.components,
-            seed=args.seed,
-            threads=args.threads,
-        )
+        dataset = args.dataset or get_space(args.space).default_dataset
+        get_space(args.space).shape(dataset)
+        options = VKDNWOptions.from_args(args)
+        if len(options.modes) != 1:
+            raise OptionError("modes", options.modes, "a trial reports one Fisher mode")
+        components = check_components(args.components.split(",")) if args.components else AGG_COMPONENTS
+        from .spaces import space_kwargs
+
+        kwargs = space_kwargs(args.space, dataset=dataset, num_classes=args.num_classes, **extra)
+        if args.flops_resolution is not None and args.flops_resolution < 1:
+            raise OptionError("flops_resolution", args.flops_resolution, "expected a positive integer")
     except OptionError as exc:
         raise ValueError(exc.cli_message()) from None
-    except ValueError as exc:
-        name, _, rest = str(exc).partition(":")
-        raise ValueError(f"--{name.replace('_', '-')}:{rest}") from None
-    return args.space, kwargs, options
+    flops_resolution = args.flops_resolution or get_space(args.space).shape(dataset)[1]
+    return TrialSettings(args.space, kwargs, dataset, options, components, flops_resolution)
 
 
-def _score_sample(space: str, kwargs: dict, options, sample: dict) -> dict:
-    """The metric dict of one checked NNI sample, scored under the core's seeded protocol."""
-    from .evaluator import protocol_build, score_model
+def _score_sample(settings: TrialSettings, sample: dict) -> dict:
+    """The metric dict of one checked NNI sample, scored through the core's :func:`~vkdnw_plugin.scoring.score_network`."""
+    from .evaluator import score_model
     from .spaces import build_model, validate_sample
 
-    validate_sample(space, sample, **kwargs)
-    build = protocol_build(sample, lambda: build_model(space, sample, **kwargs), kwargs["num_labels"])
-    return score_model(build, options)
+    validate_sample(settings.space, sample, **settings.kwargs)
+    target = dict(sample) if settings.space == "nb201" else lambda: build_model(settings.space, sample, **settings.kwargs)
+    return score_model(target, settings.options, space=settings.space, dataset=settings.dataset,
+                       num_classes=settings.kwargs["num_labels"], components=settings.components,
+                       flops_resolution=settings.flops_resolution)  # fmt: skip
 
 
-def score_archs(space: str, kwargs: dict, options, archs: list[dict]) -> list[dict]:
+def score_archs(settings: TrialSettings, archs: list[dict]) -> list[dict]:
     """Score each architecture; failures become ``{"arch", "error"}`` entries."""
-    from .spaces import nb201_arch_str
+    from vkdnw_plugin.spaces.nb201 import parse_arch
 
     entries = []
     for arch in archs:
         try:
-            metrics = _score_sample(space, kwargs, options, arch)
-            entry = {"arch": arch, **metrics}
-            if space == "nb201":
-                entry["arch_str"] = nb201_arch_str(arch)
+            entry = {"arch": arch, **_score_sample(settings, arch)}
+            if settings.space == "nb201":
+                entry["arch_str"] = parse_arch(arch).arch_str
         except Exception as exc:  # noqa: BLE001 - one bad architecture must not cost the batch
             traceback.print_exc()
             entry = {"arch": arch, "error": f"{type(exc).__name__}: {exc}"}
@@ -135,7 +133,7 @@ def score_archs(space: str, kwargs: dict, options, archs: list[dict]) -> list[di
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        space, kwargs, options = options_from_args(args)
+        settings = options_from_args(args)
     except ValueError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
@@ -147,7 +145,7 @@ def main(argv=None) -> int:
         return 2
     startup = _process_age()
     if isinstance(params, dict) and "archs" in params:
-        entries = score_archs(space, kwargs, options, list(params["archs"]))
+        entries = score_archs(settings, list(params["archs"]))
         scored = [e for e in entries if "error" not in e]
         if not scored:
             print(f"{PROG}: error: all {len(entries)} architectures failed", file=sys.stderr)
@@ -161,7 +159,7 @@ def main(argv=None) -> int:
             "archs": entries,
         }
     else:
-        report = _score_sample(space, kwargs, options, params)
+        report = _score_sample(settings, params)
         report["startup_seconds"] = startup
     nni.report_final_result(report)
     return 0

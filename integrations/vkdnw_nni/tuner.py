@@ -22,11 +22,10 @@ from vkdnw_plugin.evolution import (
     weakest,
     within_budget,
 )
-from vkdnw_plugin.ranking import AGG_COMPONENTS
-from vkdnw_plugin.spaces.nb201 import DATASETS as NB201_DATASETS
+from vkdnw_plugin.ranking import AGG_COMPONENTS, aggregate_ranks
+from vkdnw_plugin.spaces import get_space
 
-from ._constants import SPACES
-
+NNI_SPACES = ("nb201", "proxylessnas")  # the NNI hub spaces this adapter builds (NasBench201, ProxylessNAS)
 _logger = logging.getLogger(__name__)
 
 
@@ -35,16 +34,25 @@ def _present_components(results: Sequence[dict], components: Sequence[str]) -> l
     return [name for name in components if any(r.get(name) is not None for r in results)] or ["default"]
 
 
-def population_fitness(results: Sequence[dict], components: Sequence[str]) -> np.ndarray:
-    """VKDNW_agg of each metric dict inside ``results`` (higher is better), over the components they report."""
-    from .ranking import population_agg  # scipy: imported only once results arrive
+def _metric(result: dict, key: str) -> float:
+    try:
+        return float(result.get(key))
+    except (TypeError, ValueError):
+        return float("nan")
 
-    return population_agg(results, _present_components(results, components))
+
+def population_fitness(results: Sequence[dict], components: Sequence[str]) -> np.ndarray:
+    """VKDNW_agg of each metric dict inside ``results`` (the core's :func:`~vkdnw_plugin.ranking.aggregate_ranks`,
+    higher is better), over the components they report; missing values rank last."""
+    if not results:
+        return np.zeros(0)
+    present = _present_components(results, components)
+    return aggregate_ranks({name: np.array([_metric(r, name) for r in results]) for name in present}, present)
 
 
 TUNER_ARGS = {
     "space": "nb201 | proxylessnas (the NNI hub space whose labels the search space uses)",
-    "dataset": "NB201 dataset: cifar10 | cifar100 | ImageNet16-120 (sets num_classes)",
+    "dataset": "the space's dataset (nb201: cifar10 | cifar100 | ImageNet16-120; proxylessnas: imagenet)",
     "num_classes": "classifier width (ProxylessNAS default 1000)",
     "population_size": "P, integer >= 2",
     "sample_size": "parent tournament size, 1..P",
@@ -70,11 +78,11 @@ def validate_tuner_args(args: dict, prefix: str = "classArgs.") -> dict:
     if unknown:
         raise ValueError(f"{prefix}{unknown[0]}: unknown argument; expected some of {', '.join(TUNER_ARGS)}")
     space = args.get("space", "nb201")
-    if space not in SPACES:
-        raise ValueError(f"{prefix}space: expected one of {', '.join(SPACES)}, got {space!r}")
+    if space not in NNI_SPACES:
+        raise ValueError(f"{prefix}space: expected one of {', '.join(NNI_SPACES)}, got {space!r}")
     dataset = args.get("dataset")
-    if dataset is not None and (space != "nb201" or dataset not in NB201_DATASETS):
-        raise ValueError(f"{prefix}dataset: expected one of {', '.join(NB201_DATASETS)} (nb201 only), got {dataset!r}")
+    if dataset is not None and dataset not in get_space(space).datasets:
+        raise ValueError(f"{prefix}dataset: expected one of {', '.join(get_space(space).datasets)}, got {dataset!r}")
     for name, low in (("population_size", 2), ("sample_size", 1), ("archs_per_trial", 1), ("num_classes", 1),
                       ("flops_resolution", 1)):
         value = args.get(name)
@@ -115,11 +123,12 @@ class VKDNWEvolutionTuner(EvolutionTuner):
         })  # fmt: skip
         super().__init__(optimize_mode="maximize", population_size=population_size)
         self.space_name = space
-        self.space_kwargs = {"num_labels": num_classes or (NB201_DATASETS[dataset or "cifar10"][0] if space == "nb201" else 1000)}
+        classes, resolution = get_space(space).shape(dataset)
+        self.space_kwargs = {"num_labels": num_classes or classes}
         self.sample_size = sample_size
         self.archs_per_trial = archs_per_trial
         self.max_mflops, self.min_mflops = max_mflops, min_mflops
-        self.flops_resolution = flops_resolution or (NB201_DATASETS[dataset or "cifar10"][1] if space == "nb201" else 224)
+        self.flops_resolution = flops_resolution or resolution
         self.components = tuple(components)
         self.seed = seed
         self.random_state = np.random.RandomState(seed)

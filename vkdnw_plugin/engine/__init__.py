@@ -4,8 +4,8 @@ For each sampled weight θ_p (one element of each of the first ``n_tensors`` par
 input x_n, J_n = ∂ logits(x_n) / ∂ θ is a (C, P) Jacobian. With p_n the α-smoothed softmax
 (α = 0.05 rounded to float16), two Fisher matrices are offered:
 
-* ``mode="exact"``: the paper's F = mean_n J_nᵀ (diag(p_n) − p_n p_nᵀ) J_n, in float64;
-* ``mode="reference"``: what the authors' code computes, F = mean_n (L_n J_n)ᵀ (L_n J_n) with L_n the
+* ``modes="exact"``: the paper's F = mean_n J_nᵀ (diag(p_n) − p_n p_nᵀ) J_n, in float64;
+* ``modes="reference"``: what the authors' code computes, F = mean_n (L_n J_n)ᵀ (L_n J_n) with L_n the
   Cholesky factor of diag(p_n) − p_n p_nᵀ (so Lᵀ L instead of L Lᵀ), in float32 with their ops.
 
 The nine deciles q of F's eigenvalues, normalised t = q / (‖q‖₁ + 1e-10), give the entropy

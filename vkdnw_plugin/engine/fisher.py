@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from ..options import MODES
+from ..vkdnw_options import MODES
 
 ALPHA_FP16 = float(torch.tensor(0.05, dtype=torch.float16))
 

@@ -12,7 +12,8 @@ import torch
 from torch import nn
 from torch.func import jvp, vmap
 
-from ..options import check_vkdnw_options
+from ..options import OptionError, check_choice
+from ..vkdnw_options import DIRECTIONS
 from ._compile import run_compiled
 from ._precision import full_float32
 from .hooks import _cheap_eval_batchnorm, _DeltaHooks, _frozen
@@ -120,7 +121,9 @@ def per_sample_jacobian(
     eagerly). Computation stays in the model's dtype, on CUDA without TF32
     (:func:`~vkdnw_plugin.engine._precision.full_float32`). ``generic=True`` computes every tangent
     with ``torch.func.jvp`` instead of the closed forms for Conv2d/Linear/BatchNorm (for testing)."""
-    check_vkdnw_options({"direction": direction, "compile": compile})
+    check_choice("direction", direction, DIRECTIONS)
+    if not isinstance(compile, bool):
+        raise OptionError("compile", compile, "expected True or False")
     with full_float32() if inputs.is_cuda else contextlib.nullcontext():
         if direction != "reverse":
             plan = plan_jacobian(model, inputs, names, element)

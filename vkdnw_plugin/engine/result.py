@@ -50,7 +50,7 @@ AUTHORS_FALLBACK = (
     "reference mode: the authors' Cholesky factor is NaN here (their float16 α makes p sum to about 1.0002, so "
     "q = 1 − cumsum p turns negative when the last classes are near α/C, as with ~1000 classes); their "
     "code then catches torch.svd's LinAlgError and scores zero eigenvalues, entropy 0 — reproduced; "
-    "mode='exact' has no such artefact"
+    "modes='exact' has no such artefact"
 )
 
 

@@ -6,7 +6,7 @@ import random
 
 from torch import nn
 
-from ..options import TENSOR_POLICIES
+from ..vkdnw_options import TENSOR_POLICIES
 
 
 def select_tensors(model: nn.Module, n_tensors: int = 128, policy: str = "first") -> list[str]:

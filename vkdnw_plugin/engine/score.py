@@ -10,7 +10,8 @@ import time
 import torch
 from torch import nn
 
-from ..options import MODES, check_vkdnw_options
+from ..options import OptionError
+from ..vkdnw_options import VKDNWOptions
 from ._precision import full_float32
 from .fisher import fisher_matrix
 from .jacobian import per_sample_jacobian
@@ -19,58 +20,47 @@ from .sampling import select_tensors
 from .spectrum import spectrum_entropy
 
 
-def vkdnw_score(
-    model: nn.Module,
-    inputs: torch.Tensor,
-    *,
-    mode: str = "reference",
-    n_tensors: int = 128,
-    tensor_policy: str = "first",
-    n_quantiles: int = 9,
-    direction: str = "auto",
-    compile: bool = False,
-) -> VKDNWResult:
-    """VKDNW of ``model`` on ``inputs`` (B, …), model and inputs on one device, model in eval mode.
+def vkdnw_score(model: nn.Module, inputs: torch.Tensor, options: VKDNWOptions | None = None, **changes) -> VKDNWResult:
+    """VKDNW of ``model`` on ``inputs`` (B, …), model and inputs on one device, model in eval mode,
+    for the one Fisher mode of ``options`` (default :class:`~vkdnw_plugin.vkdnw_options.VKDNWOptions`,
+    the reference mode) with ``changes`` (its field names: ``modes="exact"``, ``n_tensors=64``, ...).
+    Only the modes and the engine options (tensors, policy, quantiles, direction, compile) are read.
 
     Invalid networks (non-finite logits, Jacobian or exact Fisher, fewer than 2 sampled tensors)
-    give ``valid=False`` with a ``reason`` instead of raising; bad arguments raise ``ValueError``.
-    A reference-mode Fisher made NaN only by the authors' Cholesky factor gets their fallback
-    (entropy 0, ``valid=True``, ``reason`` = :data:`AUTHORS_FALLBACK`). ``direction`` picks how the
-    Jacobian is differentiated and ``compile=True`` runs it through compiled repeating blocks (see
-    :func:`per_sample_jacobian`; a failed compile warns once and scores eagerly); all give the same J
-    up to float rounding."""
-    return vkdnw_scores(model, inputs, modes=(mode,), n_tensors=n_tensors, tensor_policy=tensor_policy,
-                        n_quantiles=n_quantiles, direction=direction, compile=compile)[mode]  # fmt: skip
+    give ``valid=False`` with a ``reason`` instead of raising; bad options raise
+    :class:`~vkdnw_plugin.options.OptionError`. A reference-mode Fisher made NaN only by the authors'
+    Cholesky factor gets their fallback (entropy 0, ``valid=True``, ``reason`` = :data:`AUTHORS_FALLBACK`).
+    ``direction`` picks how the Jacobian is differentiated and ``compile=True`` runs it through
+    compiled repeating blocks (see :func:`per_sample_jacobian`; a failed compile warns once and
+    scores eagerly); all give the same J up to float rounding."""
+    options = _options(options, changes)
+    if len(options.modes) != 1:
+        raise OptionError("modes", options.modes, "vkdnw_score computes one mode; use vkdnw_scores for several")
+    return vkdnw_scores(model, inputs, options)[options.modes[0]]
 
 
-def vkdnw_scores(
-    model: nn.Module,
-    inputs: torch.Tensor,
-    *,
-    modes=MODES,
-    n_tensors: int = 128,
-    tensor_policy: str = "first",
-    n_quantiles: int = 9,
-    direction: str = "auto",
-    compile: bool = False,
-) -> dict[str, VKDNWResult]:
-    """:func:`vkdnw_score` for several modes from one shared Jacobian: ``{mode: VKDNWResult}``."""
-    check_vkdnw_options(dict(n_tensors=n_tensors, tensor_policy=tensor_policy, n_quantiles=n_quantiles,
-                             direction=direction, compile=compile))  # fmt: skip
-    for mode in modes:
-        check_vkdnw_options({"mode": mode})
-    names = select_tensors(model, n_tensors, tensor_policy)
+def vkdnw_scores(model: nn.Module, inputs: torch.Tensor, options: VKDNWOptions | None = None, **changes) -> dict[str, VKDNWResult]:
+    """:func:`vkdnw_score` for every mode of ``options`` from one shared Jacobian: ``{mode: VKDNWResult}``."""
+    options = _options(options, changes)
+    engine = options.engine_options()
+    modes = options.modes
+    names = select_tensors(model, engine["n_tensors"], engine["tensor_policy"])
     started = time.perf_counter()
     dim = count_tensors(model)
     if len(names) < 2:
         reason = f"only {len(names)} parameter tensor(s) to sample; VKDNW needs at least 2"
         return {mode: _invalid(reason, dim, mode, started, names) for mode in modes}
-    jac, logits = per_sample_jacobian(model, inputs, names, direction=direction, compile=compile)
+    jac, logits = per_sample_jacobian(model, inputs, names, direction=engine["direction"], compile=engine["compile"])
     if not torch.isfinite(logits).all():
         return {mode: _invalid("non-finite logits", dim, mode, started, names) for mode in modes}
     shared_seconds = time.perf_counter() - started
     with full_float32() if inputs.is_cuda else contextlib.nullcontext():
-        return _results(jac, logits, modes, dim, n_quantiles, names, shared_seconds)
+        return _results(jac, logits, modes, dim, engine["n_quantiles"], names, shared_seconds)
+
+
+def _options(options: VKDNWOptions | None, changes: dict) -> VKDNWOptions:
+    options = options or VKDNWOptions()
+    return options.replace(**changes) if changes else options
 
 
 def _results(jac, logits, modes, dim, n_quantiles, names, shared_seconds) -> dict[str, VKDNWResult]:

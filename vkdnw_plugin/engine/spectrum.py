@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..options import N_QUANTILES
+from ..vkdnw_options import N_QUANTILES
 
 
 def quantile_levels(n_quantiles: int) -> list[float]:

@@ -10,6 +10,7 @@ Example::
     get_proxy("nwot").higher_is_better  # True
 
 Every proxy is registered with ``@register_proxy(name, higher_is_better=..., needs_labels=...)``
+(plugins add more through ``vkdnw_plugin.proxies`` entry points, :mod:`vkdnw_plugin.plugins`)
 and called as ``fn(model, inputs, targets=None, *, context=None) -> float``. Conventions:
 
 * the caller's model is never changed: proxies run on deep copies (train mode, or re-initialised,
@@ -34,7 +35,7 @@ import warnings
 import torch
 from torch import nn
 
-from ..options import check_vkdnw_options
+from ..vkdnw_options import VKDNWOptions
 
 # Importing the modules registers their proxies.
 from . import (  # noqa: E402,F401  (registration side effects)
@@ -101,7 +102,7 @@ def compute_proxies(
     *,
     seed: int = 0,
     feature_modules=None,
-    vkdnw_options: dict | None = None,
+    vkdnw_options: VKDNWOptions | dict | None = None,
 ) -> dict[str, float]:
     """Score ``model`` on one batch ``inputs`` with every proxy in ``names`` (default: all).
 
@@ -109,9 +110,10 @@ def compute_proxies(
     A proxy that raises or returns a non-finite value gives ``nan`` and a ``RuntimeWarning``
     naming it; the others are still computed. An unknown name raises ``ValueError`` before any
     work. ``feature_modules``: submodules (or their qualified names) whose outputs the AZ-NAS
-    proxies read, default :func:`~.features.default_feature_modules`. ``vkdnw_options``: keywords of
-    :func:`~vkdnw_plugin.vkdnw.vkdnw_score` (``mode``, ``direction``, ``compile``, ``n_tensors``,
-    ``tensor_policy``, ``n_quantiles``) for the VKDNW-based proxies; unknown keywords raise ``ValueError`` before any work.
+    proxies read, default :func:`~.features.default_feature_modules`. ``vkdnw_options``: a
+    :class:`~vkdnw_plugin.vkdnw_options.VKDNWOptions` (or a dict of its fields) for the VKDNW-based
+    proxies, which score its first mode; a bad option raises ``ValueError`` before any work. Labels
+    (``targets``, else seeded random ones) reach only the proxies registered with ``needs_labels``.
     """
     if names is None:
         names = list_proxies()
@@ -120,16 +122,18 @@ def compute_proxies(
     specs = [get_proxy(name) for name in names]
     options = {} if feature_modules is None else {"feature_modules": list(feature_modules)}
     if vkdnw_options:
-        options["vkdnw_options"] = check_vkdnw_options(vkdnw_options)
+        options["vkdnw_options"] = vkdnw_options if isinstance(vkdnw_options, VKDNWOptions) else VKDNWOptions.from_mapping(vkdnw_options)
     ctx = ProxyContext(model, inputs, targets, num_classes=num_classes, seed=seed, **options)
+    ctx.labels_allowed = any(spec.needs_labels for spec in specs)
     try:
         ctx.prepare({artefact for spec in specs for artefact in spec.requires})
     except Exception:  # noqa: BLE001 - a failing shared pass is retried per proxy below
         ctx.clear()
     results: dict[str, float] = {}
     for name, spec in zip(names, specs):
+        ctx.labels_allowed = spec.needs_labels
         try:
-            value = float(spec.fn(model, inputs, targets, context=ctx))
+            value = float(spec.fn(model, inputs, targets if spec.needs_labels else None, context=ctx))
         except Exception as exc:  # noqa: BLE001 - one proxy's failure must not stop the others
             message = f"proxy {spec.name!r} failed ({type(exc).__name__}: {exc}); reporting nan"
             warnings.warn(message, RuntimeWarning, stacklevel=2)

@@ -77,6 +77,7 @@ class ProxyContext:
         self.options = options
         self._cache: dict[str, object] = {}
         self._train_copy: nn.Module | None = None
+        self.labels_allowed = True  # compute_proxies: only while a needs_labels proxy (or its shared pass) runs
 
     # ------------------------------------------------------------------ helpers for proxies
     @property
@@ -88,6 +89,7 @@ class ProxyContext:
 
     def targets_for(self, logits: torch.Tensor) -> torch.Tensor:
         """The given labels, or seeded random labels over ``num_classes`` (default: logits width)."""
+        self._check_labels()
         if self.given_targets is not None:
             return self.given_targets.to(logits.device)
         num_classes = self.num_classes or logits.shape[-1]
@@ -96,11 +98,16 @@ class ProxyContext:
     def labels(self) -> torch.Tensor:
         """The given labels, or seeded random ones (runs the shared forward pass only when the
         number of classes has to be read from the logits)."""
+        self._check_labels()
         if self.given_targets is not None:
             return self.given_targets
         if self.num_classes is not None:
             return random_labels(len(self.inputs), self.num_classes, self.seed, device=self.inputs.device)
         return self.targets_for(self.get("logits"))
+
+    def _check_labels(self) -> None:
+        if not self.labels_allowed:
+            raise RuntimeError("it reads labels but is registered with needs_labels=False")
 
     def get(self, name: str):
         """Artefact ``name``, computed on first request."""

@@ -11,7 +11,7 @@ from ._context import ensure_context
 from ._registry import register_proxy
 
 
-@register_proxy("vkdnw_single", higher_is_better=True, requires=("vkdnw",))
+@register_proxy("vkdnw_single", higher_is_better=True, requires=("vkdnw",), from_vkdnw=single_value)
 def vkdnw_single(model, inputs, targets=None, *, context=None) -> float:
     """dim + entropy / (2 ln q); NaN for an invalid network."""
     return single_value(ensure_context(model, inputs, targets, context).get("vkdnw"))

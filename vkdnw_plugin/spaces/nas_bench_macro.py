@@ -14,15 +14,18 @@ All convs are bias-free; activations are ReLU (not ReLU6).
 The benchmark's FLOPs are multiply-accumulates of every ``Conv2d`` (grouped convs divided by groups)
 plus ``in_features × out_features`` of every ``Linear`` (no bias, BN, activation or pooling terms),
 for one 32×32 image: :func:`vkdnw_plugin.proxies.flops.count_macs` reproduces them, and
-:func:`count_params` its params.
+:func:`count_params` its params. The network modules live in :mod:`.nas_bench_macro_modules` and
+load (with torch) on first use, so the codes and features here import without torch.
 """
 
 from __future__ import annotations
 
 import itertools
 
-import torch
-from torch import nn
+from ._registry import SpaceSpec, register_space
+
+# The VKDNW authors' MobileNetV2 settings: 128 tensors sampled at random, deciles plus min and max.
+AUTHORS_MOBILENETV2 = {"n_tensors": 128, "tensor_policy": "random", "n_quantiles": 11}
 
 NUM_LAYERS = 8
 CHOICES = "012"
@@ -73,73 +76,39 @@ def layer_features(code: str) -> dict[str, float]:
     return {**features, "blocks": float(non_identity_blocks(code))}
 
 
-def _conv_bn(c_in: int, c_out: int, kernel: int = 1, stride: int = 1, groups: int = 1, relu: bool = True):
-    layers = [
-        nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, groups=groups, bias=False),
-        nn.BatchNorm2d(c_out),
-    ]
-    if relu:
-        layers.append(nn.ReLU(inplace=True))
-    return nn.Sequential(*layers)
+_MODULES = ("InvertedResidual", "MacroNetwork", "count_params", "nas_bench_macro_network")
 
 
-class InvertedResidual(nn.Module):
-    """1×1 expand + ReLU → k×k depthwise (stride) + ReLU → 1×1 project (linear), each with BN.
+def __getattr__(name: str):
+    if name in _MODULES:
+        from . import nas_bench_macro_modules
 
-    ``(B, c_in, H, W)`` → ``(B, c_out, H/stride, W/stride)``; adds the input when shapes agree."""
-
-    def __init__(self, c_in: int, c_out: int, stride: int, expansion: int, kernel: int):
-        super().__init__()
-        hidden = c_in * expansion
-        self.conv = nn.Sequential(
-            _conv_bn(c_in, hidden),
-            _conv_bn(hidden, hidden, kernel, stride, groups=hidden),
-            _conv_bn(hidden, c_out, relu=False),
-        )
-        self.residual = stride == 1 and c_in == c_out
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.conv(x)
-        return out + x if self.residual else out
+        return getattr(nas_bench_macro_modules, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _layer(choice: int, c_in: int, c_out: int, stride: int) -> nn.Module:
-    if choice in BLOCKS:
-        return InvertedResidual(c_in, c_out, stride, *BLOCKS[choice])
-    if stride == 1 and c_in == c_out:
-        return nn.Identity()
-    return _conv_bn(c_in, c_out, stride=stride, relu=False)
+def _build(code: str, num_classes: int):
+    from .nas_bench_macro_modules import nas_bench_macro_network
+
+    return nas_bench_macro_network(code, num_classes)
 
 
-class MacroNetwork(nn.Module):
-    """NAS-Bench-Macro network: ``(B, 3, H, W)`` images → ``(B, num_classes)`` logits."""
+def _ground_truth(dataset: str, path=None) -> dict[str, float]:
+    from ..groundtruth.nas_bench_macro import load_nas_bench_macro
 
-    def __init__(self, code: str, num_classes: int = 10):
-        super().__init__()
-        self.code = code
-        choices = list(parse_code(code))
-        self.stem = _conv_bn(3, STEM_CHANNELS, 3)
-        layers, channels = [], STEM_CHANNELS
-        for depth in STAGES:
-            for index in range(depth):
-                stride = 2 if index == 0 else 1
-                layers.append(_layer(choices.pop(0), channels, channels * stride, stride))
-                channels *= stride
-        self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(_conv_bn(channels, HEAD_CHANNELS), nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
-        self.classifier = nn.Linear(HEAD_CHANNELS, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.head(self.features(self.stem(x))))
+    frame = load_nas_bench_macro(path)
+    return dict(zip(frame.code, frame.mean_acc))
 
 
-def nas_bench_macro_network(code: str, num_classes: int = 10) -> MacroNetwork:
-    """Build the NAS-Bench-Macro network of ``code`` (see :func:`parse_code`)."""
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be positive, got {num_classes}")
-    return MacroNetwork(code, num_classes)
-
-
-def count_params(model: nn.Module) -> int:
-    """Number of parameters (BN affine weights included), as the benchmark's ``params``."""
-    return sum(p.numel() for p in model.parameters())
+register_space(SpaceSpec(
+    name="nas-bench-macro",
+    build=_build,
+    datasets={"cifar10": (10, 32)},
+    ground_truth=_ground_truth,
+    aliases=("nas_bench_macro", "nasbenchmacro", "macro"),
+    vkdnw_defaults=AUTHORS_MOBILENETV2,
+    arch_features=layer_features,
+    parse=lambda code: "".join(map(str, parse_code(code))),
+    arch_help="an 8-digit code, one digit per layer: 0 identity, 1 MBConv e3 k3, 2 MBConv e6 k5 (e.g. 01201020)",
+    accuracy="NAS-Bench-Macro CIFAR-10 test accuracy, mean of its 3 training runs",
+))
