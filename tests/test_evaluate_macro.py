@@ -49,7 +49,7 @@ def test_ground_truth_is_the_benchmark_mean_accuracy(shared):
     assert len(truth) == 20
     for code, accuracy in truth.items():
         assert accuracy == pytest.approx(np.mean(raw[code]["test_acc"]), abs=1e-6)
-    with pytest.raises(ValueError, match="CIFAR-10"):
+    with pytest.raises(ValueError, match="not a dataset of space nas-bench-macro; expected one of cifar10"):
         ground_truth("nas-bench-macro", "cifar100")
 
 
@@ -86,9 +86,9 @@ def test_macro_model_driven_uses_layer_features(tmp_path, shared):
 def test_macro_rejects_what_it_has_no_data_for(tmp_path, shared, capsys):
     base = ["evaluate", "--space", "nas-bench-macro", "--cache", str(tmp_path / "c.sqlite"), "--out", str(tmp_path / "o")]
     for extra, message in (
-        (["--dataset", "cifar100"], "--dataset cifar100: NAS-Bench-Macro is a CIFAR-10 benchmark"),
-        (["--archs", "unique"], "--archs unique: unknown for NAS-Bench-Macro"),
-        (["--import-scores", "cifar10"], "--import-scores cifar10: NASLib/Suite-Zero scores exist for nb201 only"),
+        (["--dataset", "cifar100"], "--dataset cifar100: not a dataset of space nas-bench-macro; expected one of cifar10"),
+        (["--archs", "unique"], "--archs unique: unknown; expected one of all, sample:N, sample:N@all"),
+        (["--import-scores", "cifar10"], "--import-scores cifar10: names none of the nas-bench-macro architectures"),
     ):
         assert main([*base, *extra]) == 2
         assert message in capsys.readouterr().err

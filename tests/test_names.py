@@ -43,3 +43,11 @@ def test_single_value_uses_the_results_own_quantiles_and_is_nan_when_invalid():
     model = torch.nn.Sequential(torch.nn.Linear(3, 2, bias=False))
     invalid = vkdnw_score(model, torch.zeros(4, 3), modes="exact")  # zero inputs: a zero Fisher matrix
     assert not invalid.valid and math.isnan(single_value(invalid))
+
+
+def test_n_layers_and_dim_count_the_same_tensors_frozen_ones_too():
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Flatten(), torch.nn.Linear(4 * 36, 3))
+    model[1].weight.requires_grad_(False)  # a frozen tensor still is a parameter tensor
+    inputs = torch.randn(4, 3, 8, 8)
+    result = vkdnw_score(model.eval(), inputs)
+    assert result.dim == compute_proxies(model, inputs, ["n_layers"])["n_layers"] == len(list(model.parameters())) == 6

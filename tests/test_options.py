@@ -189,7 +189,8 @@ def test_version_and_help(capsys):
         text = " ".join(capsys.readouterr().out.split())
         threads_help = text.rsplit("--threads THREADS", 1)[1].split(" --", 1)[0]
         assert threads_help.endswith("(default: 1)") and "random inputs per network (default: 64)" in text
-    assert "of: az_expressivity, az_progressivity, az_trainability" in text and "vkdnw_single" in text
+    assert "registered proxies (vkdnw list proxies)" in text and "vkdnw_single" in text
+    assert "Score a set of architectures of a benchmark space" in text  # evaluate --help describes the command
 
 
 def test_score_explains_dim_and_warns_once_about_oversubscription(capsys):

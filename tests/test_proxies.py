@@ -32,6 +32,7 @@ from vkdnw_plugin.proxies.features import default_feature_modules
 from vkdnw_plugin.proxies.flops import naslib_flops
 from vkdnw_plugin.proxies.zen import zen_from_features
 from vkdnw_plugin.spaces.nb201 import nb201_network
+from vkdnw_plugin.vkdnw_options import VKDNWOptions
 
 ALL = (
     "az_expressivity", "az_progressivity", "az_trainability", "epe_nas", "fisher", "flops", "grad_norm",
@@ -553,11 +554,34 @@ def test_vkdnw_options_reach_the_engine_and_bad_ones_are_named():
     from vkdnw_plugin.scoring import reference_setup
 
     model, inputs = reference_setup(lambda: nb201_network(MID_ARCH, num_classes=10), 0, (4, 3, 32, 32))
-    options = {"mode": "exact", "n_tensors": 16, "direction": "forward"}
+    options = {"modes": "exact", "n_tensors": 16, "direction": "forward"}
     got = compute_proxies(model, inputs, ["vkdnw"], vkdnw_options=options)["vkdnw"]
     assert got == vkdnw_score(model, inputs, **options).entropy
+    assert got == compute_proxies(model, inputs, ["vkdnw"], vkdnw_options=VKDNWOptions(**options))["vkdnw"]
     assert got != compute_proxies(model, inputs, ["vkdnw"])["vkdnw"]  # the default (reference, 128) differs
-    with pytest.raises(ValueError, match="modes='exact': unknown VKDNW option"):
-        compute_proxies(model, inputs, ["vkdnw"], vkdnw_options={"modes": "exact"})
+    with pytest.raises(ValueError, match="mdoes='exact': unknown VKDNW option"):
+        compute_proxies(model, inputs, ["vkdnw"], vkdnw_options={"mdoes": "exact"})
+    with pytest.warns(FutureWarning, match="mode is deprecated"):  # the old spelling, for one release
+        assert compute_proxies(model, inputs, ["vkdnw"], vkdnw_options={**options, "mode": "exact"})["vkdnw"] == got
     with pytest.raises(ValueError, match="direction='sideways': unknown"):
         compute_proxies(model, inputs, ["vkdnw"], vkdnw_options={"direction": "sideways"})
+
+
+def test_labels_reach_only_the_proxies_registered_with_needs_labels():
+    seen = {}
+
+    @register_proxy("_test_reads_labels", needs_labels=True)
+    def reads(model, inputs, targets=None, *, context=None):
+        seen["given"] = targets
+        return float(context.labels().sum())
+
+    @register_proxy("_test_sneaks_labels")
+    def sneaks(model, inputs, targets=None, *, context=None):
+        seen["sneaked"] = targets
+        return float(context.labels().sum())
+
+    labels = torch.tensor([1, 0, 1, 1])
+    with pytest.warns(RuntimeWarning, match="'_test_sneaks_labels' failed .*needs_labels=False"):
+        values = compute_proxies(ConvNet(), torch.randn(4, 3, 8, 8), ["_test_reads_labels", "_test_sneaks_labels"], labels)
+    assert values["_test_reads_labels"] == 3.0 and math.isnan(values["_test_sneaks_labels"])
+    assert seen["given"] is labels and seen["sneaked"] is None

@@ -69,3 +69,15 @@ def test_model_features_sets():
         model_features(frame, "d")
     with pytest.raises(ValueError, match="flops"):
         model_features(frame.drop(columns="flops"), "a")
+
+
+def test_a_lower_is_better_proxy_ranks_as_its_negation():
+    from vkdnw_plugin.proxies import register_proxy
+    from vkdnw_plugin.ranking import oriented
+
+    register_proxy("_test_lower", higher_is_better=False)(lambda model, inputs, targets=None, *, context=None: 0.0)
+    values = np.array([3.0, 1.0, 2.0, np.nan, 5.0])
+    assert np.array_equal(oriented("_test_lower", values), -values, equal_nan=True)
+    assert np.array_equal(oriented("_test_lower[exact]", values), -values, equal_nan=True)
+    assert np.array_equal(oriented("suite0:jacov", values), values, equal_nan=True)  # imported columns: as published
+    assert np.array_equal(aggregate_ranks({"_test_lower": values}, ["_test_lower"]), aggregate_ranks({"flops": -values}, ["flops"]))

@@ -157,7 +157,7 @@ def score_network(space, arch_or_build, options: VKDNWOptions | None = None, com
     filled = (options or VKDNWOptions()).for_space(spec, dataset)
     arch = None if callable(arch_or_build) or spec is None else spec.canonical(arch_or_build)
     features, vkdnw_proxies, plain = _components(spec, arch, components)
-    key = (spec.name, arch, dataset, num_classes, filled, tuple(features + vkdnw_proxies + plain))
+    key = (spec and spec.name, arch, dataset, num_classes, filled, tuple(features + vkdnw_proxies + plain))
     if arch is not None and key in _MEMO:
         _MEMO.move_to_end(key)
         return _MEMO[key]
