@@ -105,39 +105,37 @@ def nni_space_of(model) -> tuple[str | None, dict]:
     """``(core space, constructor kwargs)`` of a frozen NNI model: ``nb201`` for a ``NasBench201``
     sample, ``proxylessnas`` for a ``ProxylessNAS`` one, ``(None, {})`` for anything else (scored as
     the network NNI builds)."""
-    from ._compat import NasBench201, ProxylessNAS
+    from .spaces import NNI_CLASSES
 
     space = getattr(model, "model_space", None)  # RawFormatModelSpace: the space instance
     traced = space if space is not None else getattr(model, "model", None)  # SimplifiedModelSpace: a traced symbol
     cls = type(space) if space is not None else getattr(traced, "trace_symbol", None)
     kwargs = dict(getattr(traced, "trace_kwargs", None) or {})
-    if isinstance(cls, type) and issubclass(cls, NasBench201):
-        return "nb201", kwargs
-    if isinstance(cls, type) and issubclass(cls, ProxylessNAS):
-        return "proxylessnas", kwargs
+    for name, nni_class in NNI_CLASSES.items():
+        if isinstance(cls, type) and issubclass(cls, nni_class):
+            return name, kwargs
     return None, {}
 
 
 class VKDNWEvaluator(FunctionalEvaluator):
-    """NNI's ``FunctionalEvaluator`` scoring each sampled model through the core: an NB201 sample as
-    the core's architecture (dataset by the space's classifier width), a ProxylessNAS sample rebuilt
-    from the space's own arguments (as the nnictl trial builds it), anything else through the function
-    NNI builds it with."""
+    """NNI's ``FunctionalEvaluator`` scoring each sampled model through the core: a sample of a space
+    :func:`nni_space_of` recognises as the core space's architecture (dataset by the classifier
+    width), or rebuilt from the NNI space's own arguments (``width_mult``, as the nnictl trial builds
+    it); any other model through the function NNI builds it with."""
 
     def _execute(self, model):
-        space, kwargs = nni_space_of(model)
-        sample = dict(getattr(model, "sample", None) or {})
-        arguments = {**self.arguments, "space": space}
-        if space == "nb201":
-            classes = kwargs.get("num_labels", 10)
-            dataset = self.arguments.get("dataset") or next(
-                (name for name, (c, _) in get_space("nb201").datasets.items() if c == classes), None)  # fmt: skip
-            return self.function(sample, **{**arguments, "dataset": dataset, "num_classes": classes})
-        if space == "proxylessnas":
-            from .spaces import build_model
+        from .spaces import build_model
 
-            return self.function(lambda: build_model(space, sample, **kwargs), **arguments)
-        return self.function(model.executable_model, **arguments)
+        space, kwargs = nni_space_of(model)
+        if space is None:
+            return self.function(model.executable_model, **{**self.arguments, "space": None})
+        spec, sample = get_space(space), dict(model.sample)
+        classes = kwargs.get("num_labels", spec.shape()[0])
+        dataset = self.arguments.get("dataset") or next(
+            (name for name, (c, _) in spec.datasets.items() if c == classes), spec.default_dataset)  # fmt: skip
+        # A sample the core space builds itself (only the classifier width set), else NNI's own network.
+        target = sample if set(kwargs) <= {"num_labels"} else lambda: build_model(space, sample, **kwargs)
+        return self.function(target, **{**self.arguments, "space": space, "dataset": dataset, "num_classes": classes})
 
 
 def vkdnw_evaluator(options: VKDNWOptions | None = None, **arguments) -> VKDNWEvaluator:

@@ -20,7 +20,7 @@ from vkdnw_plugin.spaces import get_space
 from ._compat import NasBench201, ProxylessNAS, fixed_arch, quiet_nni_logs
 from .tuner import NNI_SPACES
 
-_CLASSES = {"nb201": NasBench201, "proxylessnas": ProxylessNAS}
+NNI_CLASSES = {"nb201": NasBench201, "proxylessnas": ProxylessNAS}  # core space -> NNI hub class
 
 
 def space_kwargs(space: str, dataset: str | None = None, num_classes: int | None = None, **extra) -> dict:
@@ -42,12 +42,12 @@ def _check_space(space: str) -> str:
 def build_space(space: str, **kwargs) -> nn.Module:
     """The NNI model space ``NasBench201(**kwargs)`` or ``ProxylessNAS(**kwargs)``."""
     with quiet_nni_logs():
-        return _CLASSES[_check_space(space)](**kwargs)
+        return NNI_CLASSES[_check_space(space)](**kwargs)
 
 
 def build_model(space: str, sample: dict, **kwargs) -> nn.Module:
     """The concrete network of ``sample`` (NNI's ``model_context`` / ``fixed_arch``)."""
-    cls = _CLASSES[_check_space(space)]
+    cls = NNI_CLASSES[_check_space(space)]
     with quiet_nni_logs(), fixed_arch(sample):
         return cls(**kwargs)
 

@@ -107,7 +107,8 @@ def _score_sample(settings: TrialSettings, sample: dict) -> dict:
     from .spaces import build_model, validate_sample
 
     validate_sample(settings.space, sample, **settings.kwargs)
-    target = dict(sample) if settings.space == "nb201" else lambda: build_model(settings.space, sample, **settings.kwargs)
+    # A sample the core space builds itself (only the classifier width set), else NNI's own network.
+    target = dict(sample) if set(settings.kwargs) == {"num_labels"} else lambda: build_model(settings.space, sample, **settings.kwargs)
     return score_model(target, settings.options, space=settings.space, dataset=settings.dataset,
                        num_classes=settings.kwargs["num_labels"], components=settings.components,
                        flops_resolution=settings.flops_resolution)  # fmt: skip
@@ -115,14 +116,10 @@ def _score_sample(settings: TrialSettings, sample: dict) -> dict:
 
 def score_archs(settings: TrialSettings, archs: list[dict]) -> list[dict]:
     """Score each architecture; failures become ``{"arch", "error"}`` entries."""
-    from vkdnw_plugin.spaces.nb201 import parse_arch
-
     entries = []
     for arch in archs:
         try:
             entry = {"arch": arch, **_score_sample(settings, arch)}
-            if settings.space == "nb201":
-                entry["arch_str"] = parse_arch(arch).arch_str
         except Exception as exc:  # noqa: BLE001 - one bad architecture must not cost the batch
             traceback.print_exc()
             entry = {"arch": arch, "error": f"{type(exc).__name__}: {exc}"}
