@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .options import FieldError
+
 _LAYER = re.compile(r"^(?P<stage>.+)_i(?P<index>\d+)$")
 
 
@@ -76,9 +78,9 @@ def check_budget(min_mflops, max_mflops, prefix: str = "") -> None:
     ``None`` and they are ordered."""
     for name, value in (("min_mflops", min_mflops), ("max_mflops", max_mflops)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
-            raise ValueError(f"{prefix}{name}: expected a positive number of MFLOPs or null, got {value!r}")
+            raise FieldError(f"{prefix}{name}: expected a positive number of MFLOPs or null, got {value!r}")
     if min_mflops is not None and max_mflops is not None and min_mflops > max_mflops:
-        raise ValueError(f"{prefix}min_mflops ({min_mflops}) is above max_mflops ({max_mflops})")
+        raise FieldError(f"{prefix}min_mflops ({min_mflops}) is above max_mflops ({max_mflops})")
 
 
 def within_budget(mflops: float, min_mflops=None, max_mflops=None) -> bool:

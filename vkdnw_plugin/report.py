@@ -122,7 +122,7 @@ def plot_report(wide: pd.DataFrame, accuracy: pd.Series, metrics: pd.DataFrame, 
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3 * rows + 0.6), squeeze=False)
     for ax, name, label in zip(axes.flat, names, labels):
         mask = wide[name].notna()
-        ax.scatter(wide[name][mask].rank(), accuracy[mask], s=3, alpha=0.5)
+        ax.scatter(pd.Series(oriented(name, wide[name][mask])).rank(), accuracy[mask], s=3, alpha=0.5)
         ax.set_title(f"{label}\nKT {_with_ci(metrics.loc[name], 'kt')}", fontsize=8)
         ax.set_xlabel("proxy rank (highest = best score)", fontsize=7)
         ax.set_ylabel("test accuracy (%)", fontsize=7)
@@ -149,7 +149,8 @@ def plot_report(wide: pd.DataFrame, accuracy: pd.Series, metrics: pd.DataFrame, 
         ks = np.unique(np.concatenate([np.geomspace(1, n, 40).astype(int), ticks]))
     for i, (name, label) in enumerate(zip(names, labels)):
         mask = wide[name].notna().to_numpy()
-        (line,) = ax.plot(ks, [ndcg_at_k(acc[mask], wide[name].to_numpy()[mask], k=min(k, mask.sum())) for k in ks], label=label)
+        score = oriented(name, wide[name].to_numpy()[mask])
+        (line,) = ax.plot(ks, [ndcg_at_k(acc[mask], score, k=min(k, mask.sum())) for k in ks], label=label)
         if bars is not None:
             ci_ax.errorbar(i, metrics.ndcg.iloc[i], yerr=bars[:, i : i + 1], color=line.get_color(), fmt="o", markersize=4, capsize=3)
     if linear:

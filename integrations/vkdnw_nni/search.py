@@ -7,6 +7,8 @@ import contextlib
 import os
 import tempfile
 
+from vkdnw_plugin.options import FieldError
+
 
 @contextlib.contextmanager
 def _home(path: str):
@@ -30,7 +32,7 @@ def run_local_search(space, evaluator, strategy, max_trials: int, workdir: str |
     from nni.nas.experiment import NasExperiment, NasExperimentConfig
 
     if not isinstance(max_trials, int) or max_trials < 1:
-        raise ValueError(f"max_trials: expected a positive integer, got {max_trials!r}")
+        raise FieldError(f"max_trials: expected a positive integer, got {max_trials!r}")
     with contextlib.ExitStack() as stack:
         folder = str(workdir) if workdir is not None else stack.enter_context(tempfile.TemporaryDirectory())
         stack.enter_context(_home(folder))

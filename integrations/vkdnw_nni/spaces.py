@@ -14,6 +14,7 @@ import functools
 
 from torch import nn
 
+from vkdnw_plugin.options import FieldError
 from vkdnw_plugin.proxies.flops import count_macs
 from vkdnw_plugin.spaces import get_space
 
@@ -29,7 +30,7 @@ def space_kwargs(space: str, dataset: str | None = None, num_classes: int | None
     _check_space(space)
     labels = num_classes if num_classes is not None else get_space(space).shape(dataset)[0]
     if isinstance(labels, bool) or not isinstance(labels, int) or labels < 1:
-        raise ValueError(f"num_classes: expected a positive integer, got {labels!r}")
+        raise FieldError(f"num_classes: expected a positive integer, got {labels!r}")
     return {"num_labels": labels, **extra}
 
 

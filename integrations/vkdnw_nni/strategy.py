@@ -36,6 +36,7 @@ from vkdnw_plugin.evolution import (
     weakest,
     within_budget,
 )
+from vkdnw_plugin.options import FieldError
 from vkdnw_plugin.ranking import AGG_COMPONENTS
 
 from .spaces import count_mflops
@@ -103,9 +104,9 @@ if _Base is not None:
                      components: Sequence[str] = AGG_COMPONENTS, dedup: bool = True,
                      seed: int | None = None, sampling_retries: int = 2000):
             if not isinstance(population_size, int) or population_size < 2:
-                raise ValueError(f"population_size: expected an integer >= 2, got {population_size!r}")
+                raise FieldError(f"population_size: expected an integer >= 2, got {population_size!r}")
             if not isinstance(sample_size, int) or not 1 <= sample_size <= population_size:
-                raise ValueError(f"sample_size: expected an integer in 1..population_size, got {sample_size!r}")
+                raise FieldError(f"sample_size: expected an integer in 1..population_size, got {sample_size!r}")
             check_budget(min_mflops, max_mflops)
             super().__init__(population_size=population_size, sample_size=sample_size, mutation_prob=0.0,
                              crossover=False, dedup=dedup, seed=seed)

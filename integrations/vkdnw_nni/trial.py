@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def options_from_args(args) -> TrialSettings:
     """The :class:`TrialSettings` of the parsed flags; ``ValueError`` naming the flag on a bad value."""
-    from vkdnw_plugin.options import OptionError
+    from vkdnw_plugin.options import FieldError, OptionError
     from vkdnw_plugin.ranking import AGG_COMPONENTS
     from vkdnw_plugin.spaces import get_space
     from vkdnw_plugin.vkdnw_options import VKDNWOptions
@@ -77,11 +77,11 @@ def options_from_args(args) -> TrialSettings:
     from .tuner import NNI_SPACES
 
     if args.space not in NNI_SPACES:
-        raise ValueError(f"--space {args.space}: expected one of {', '.join(NNI_SPACES)}")
+        raise FieldError(f"--space {args.space}: expected one of {', '.join(NNI_SPACES)}")
     extra = {}
     if args.width_mult is not None:
         if args.space != "proxylessnas" or not args.width_mult > 0:
-            raise ValueError(f"--width-mult {args.width_mult}: a positive float for proxylessnas only")
+            raise FieldError(f"--width-mult {args.width_mult}: a positive float for proxylessnas only")
         extra["width_mult"] = args.width_mult
     try:
         dataset = args.dataset or get_space(args.space).default_dataset
@@ -96,7 +96,7 @@ def options_from_args(args) -> TrialSettings:
         if args.flops_resolution is not None and args.flops_resolution < 1:
             raise OptionError("flops_resolution", args.flops_resolution, "expected a positive integer")
     except OptionError as exc:
-        raise ValueError(exc.cli_message()) from None
+        raise FieldError(exc.cli_message()) from None
     flops_resolution = args.flops_resolution or get_space(args.space).shape(dataset)[1]
     return TrialSettings(args.space, kwargs, dataset, options, components, flops_resolution)
 

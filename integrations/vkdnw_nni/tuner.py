@@ -22,6 +22,7 @@ from vkdnw_plugin.evolution import (
     weakest,
     within_budget,
 )
+from vkdnw_plugin.options import FieldError
 from vkdnw_plugin.ranking import AGG_COMPONENTS, aggregate_ranks
 from vkdnw_plugin.spaces import get_space
 
@@ -76,29 +77,29 @@ class VKDNWTunerClassArgsValidator(ClassArgsValidator):
 def validate_tuner_args(args: dict, prefix: str = "classArgs.") -> dict:
     unknown = sorted(set(args) - set(TUNER_ARGS))
     if unknown:
-        raise ValueError(f"{prefix}{unknown[0]}: unknown argument; expected some of {', '.join(TUNER_ARGS)}")
+        raise FieldError(f"{prefix}{unknown[0]}: unknown argument; expected some of {', '.join(TUNER_ARGS)}")
     space = args.get("space", "nb201")
     if space not in NNI_SPACES:
-        raise ValueError(f"{prefix}space: expected one of {', '.join(NNI_SPACES)}, got {space!r}")
+        raise FieldError(f"{prefix}space: expected one of {', '.join(NNI_SPACES)}, got {space!r}")
     dataset = args.get("dataset")
     if dataset is not None and dataset not in get_space(space).datasets:
-        raise ValueError(f"{prefix}dataset: expected one of {', '.join(get_space(space).datasets)}, got {dataset!r}")
+        raise FieldError(f"{prefix}dataset: expected one of {', '.join(get_space(space).datasets)}, got {dataset!r}")
     for name, low in (("population_size", 2), ("sample_size", 1), ("archs_per_trial", 1), ("num_classes", 1),
                       ("flops_resolution", 1)):
         value = args.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
-            raise ValueError(f"{prefix}{name}: expected an integer >= {low}, got {value!r}")
+            raise FieldError(f"{prefix}{name}: expected an integer >= {low}, got {value!r}")
     if args.get("sample_size", 1) > args.get("population_size", 64):
-        raise ValueError(f"{prefix}sample_size: must not exceed population_size ({args.get('population_size', 64)})")
+        raise FieldError(f"{prefix}sample_size: must not exceed population_size ({args.get('population_size', 64)})")
     check_budget(args.get("min_mflops"), args.get("max_mflops"), prefix)
     if args.get("optimize_mode", "maximize") != "maximize":
-        raise ValueError(f"{prefix}optimize_mode: VKDNW is maximised; expected 'maximize', got {args['optimize_mode']!r}")
+        raise FieldError(f"{prefix}optimize_mode: VKDNW is maximised; expected 'maximize', got {args['optimize_mode']!r}")
     seed = args.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ValueError(f"{prefix}seed: expected an integer or null, got {seed!r}")
+        raise FieldError(f"{prefix}seed: expected an integer or null, got {seed!r}")
     components = args.get("components", AGG_COMPONENTS)
     if isinstance(components, str) or not components:
-        raise ValueError(f"{prefix}components: expected a non-empty list of metric names, got {components!r}")
+        raise FieldError(f"{prefix}components: expected a non-empty list of metric names, got {components!r}")
     return args
 
 
@@ -147,13 +148,13 @@ class VKDNWEvolutionTuner(EvolutionTuner):
         choices = {}
         for label, spec in search_space.items():
             if not isinstance(spec, dict) or spec.get("_type") != "choice":
-                raise ValueError(f"searchSpace.{label}: VKDNWEvolutionTuner needs '_type: choice', got {spec!r}")
+                raise FieldError(f"searchSpace.{label}: VKDNWEvolutionTuner needs '_type: choice', got {spec!r}")
             choices[label] = list(spec["_value"])
         from .spaces import space_choices
 
         expected = space_choices(self.space_name, **self.space_kwargs)
         if set(choices) != set(expected):
-            raise ValueError(f"searchSpace: labels {sorted(choices)} are not those of space {self.space_name!r} "
+            raise FieldError(f"searchSpace: labels {sorted(choices)} are not those of space {self.space_name!r} "
                              f"({sorted(expected)}); write it with `vkdnw-nni search-space --space {self.space_name}`")
         self.searchspace_json = search_space
         self.choices = choices
