@@ -36,7 +36,7 @@ from ._compat import FunctionalEvaluator
 from .spaces import count_mflops
 
 INVALID_SCORE = -1.0  # "default" of a network whose VKDNW is undefined (ranks below every valid one)
-REPORTED = ("vkdnw", "vkdnw_single", "vkdnw_dim", "params")  # reported for every network, besides the components
+REPORTED = ("vkdnw", "vkdnw_single", "params")  # reported for every network, besides the components and vkdnw_dim
 EVALUATOR_ARGS = ("space", "dataset", "num_classes", "components", "flops_resolution")
 
 
@@ -82,7 +82,7 @@ def score_model(model, options: VKDNWOptions | None = None, *, space: str | None
     else:
         spec = get_space(space)
         built = spec.build(scores.arch, num_classes or spec.shape(scores.dataset)[0])
-    result.update(flops=count_mflops(built, flops_at), valid=bool(vkdnw.valid), vkdnw_seconds=vkdnw.seconds)
+    result.update(flops=count_mflops(built, flops_at), vkdnw_dim=vkdnw.dim, valid=bool(vkdnw.valid), vkdnw_seconds=vkdnw.seconds)
     if vkdnw.reason:  # invalid, or the authors' NaN fallback in reference mode
         result["reason"] = vkdnw.reason
     result["default"] = result["vkdnw_single"] if result["vkdnw_single"] is not None else INVALID_SCORE
