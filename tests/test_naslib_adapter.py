@@ -31,9 +31,12 @@ from vkdnw_naslib import measures  # noqa: E402
 from vkdnw_naslib.config import ConfigError, load_config  # noqa: E402
 from vkdnw_naslib.predictor import VKDNWAggPredictor, make_predictor, predictor_names  # noqa: E402
 
+from vkdnw_plugin.cache import ResultCache  # noqa: E402
 from vkdnw_plugin.engine import vkdnw_score  # noqa: E402
+from vkdnw_plugin.proxies import list_aliases, list_proxies  # noqa: E402
 from vkdnw_plugin.ranking import single_key, single_value  # noqa: E402
-from vkdnw_plugin.scoring import init_like_reference, score_architecture  # noqa: E402
+from vkdnw_plugin.scoring import init_like_reference, score_architecture, score_network  # noqa: E402
+from vkdnw_plugin.vkdnw_options import OptionDeprecationWarning, VKDNWOptions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -49,7 +52,6 @@ SPEC = (4, 3, 3, 3, 2, 3)
 def _defaults():
     torch.set_num_threads(1)
     measures.configure()
-    measures.clear_cache()
     yield
     measures.configure()
 
@@ -76,6 +78,40 @@ def test_registration_and_idempotent_import():
     assert "vkdnw_agg" in names["ours"] and "synflow" in names["naslib"]
 
 
+def test_every_registry_proxy_and_alias_is_a_naslib_measure():
+    """Every name of the core registry (proxies and aliases) is accepted by NASLib's ZeroCost: NASLib's
+    own for its built-ins (flops and params are computed by find_measures itself), ours for the rest."""
+    names = [*list_proxies(), *list_aliases()]
+    assert {"vkdnw", "vkdnw_single", "vkdnw_entropy", "n_layers", "vkdnw_dim", "zico", "az_progressivity"} <= set(names)
+    predictors = predictor_names()
+    for name in names:
+        assert name in naslib_measures._measure_impls or name in ("flops", "params"), name
+        assert name in predictors["ours"] or name in predictors["naslib"], name
+        assert make_predictor(name).method_type == name
+    assert set(measures.OUR_MEASURES) == set(names) - set(predictors["naslib"])
+    loader = [batch(8, classes=10)]
+    for name in ("n_weight_layers", "zico", "az_progressivity"):
+        value = ZeroCost(method_type=name).query(graph(), dataloader=loader)
+        assert math.isfinite(value) and value != -1e8, name
+
+
+def test_vkdnw_measures_on_nb201_graphs_equal_score_network():
+    """vkdnw, vkdnw_single, vkdnw_entropy, n_layers and its alias vkdnw_dim on a NASLib NB201 graph are
+    exactly score_network("nb201", op tuple, options, [name]) with the batch's size, and the dim
+    measures equal the VKDNW result's dim."""
+    measures.configure(seed=2, n_tensors=64)
+    options = VKDNWOptions(seed=2, n_tensors=64, batch=8)
+    loader = [batch(8, classes=10, seed=5)]
+    for spec in (SPEC, (0, 1, 2, 3, 4, 0)):
+        core = score_network("nb201", spec, options, ["vkdnw", "vkdnw_single", "vkdnw_entropy", "n_layers", "vkdnw_dim"],
+                             dataset="cifar10")
+        values = core.values()
+        assert values["n_layers"] == values["vkdnw_dim"] == core.results["reference"].dim
+        for name, value in values.items():
+            assert ZeroCost(method_type=name).query(graph(spec, 10), dataloader=loader) == value, name
+            assert score_network("nb201", spec, options, [name], dataset="cifar10").values()[name] == value, name
+
+
 def test_zerocost_vkdnw_equals_core_engine_on_same_weights():
     g = graph()
     x, y = batch()
@@ -87,7 +123,6 @@ def test_zerocost_vkdnw_equals_core_engine_on_same_weights():
 
     # Reference initialisation with a fixed seed: the same as the core on that initialisation.
     measures.configure(init="reference", seed=3)
-    measures.clear_cache()
     core = vkdnw_score(init_like_reference(copy.deepcopy(g), seed=3), x)
     for name in ("vkdnw", "vkdnw_entropy"):  # vkdnw_entropy is the registry's alias of vkdnw
         assert ZeroCost(method_type=name).query(g, dataloader=[(x, y)]) == pytest.approx(core.entropy, abs=1e-9)
@@ -157,7 +192,7 @@ def test_config_errors_name_the_key(tmp_path):
         with pytest.raises(ConfigError, match=f"^{key}"):
             load_config(cfg, overrides + ["out_dir", str(tmp_path)])
     bad = tmp_path / "bad.yaml"
-    bad.write_text(cfg.read_text().replace("  mode: reference", "  mdoe: reference"))
+    bad.write_text(cfg.read_text().replace("  modes: reference", "  mdoes: reference"))
     with pytest.raises(ConfigError, match="^vkdnw"):
         load_config(bad, ["out_dir", str(tmp_path)])
     missing = tmp_path / "missing.yaml"
@@ -177,9 +212,12 @@ def test_overrides_of_null_and_list_keys_and_unknown_keys(tmp_path, capsys):
 
     cfg = CONFIGS / "naslib_compare.yaml"
     config = load_config(cfg, ["nb201_table", str(nb201_table_path()), "ndcg_k", "10", "predictors", "vkdnw",
-                               "vkdnw.mode", "exact", "out_dir", str(tmp_path)])  # nb201_table ships as null
+                               "vkdnw.modes", "exact", "out_dir", str(tmp_path)])  # nb201_table ships as null
     assert (config.nb201_table, config.ndcg_k, config.predictors) == (str(nb201_table_path()), [10], ["vkdnw"])
-    assert config.vkdnw.mode == "exact" and config.vkdnw.init == "protocol"  # the file's other vkdnw keys stay
+    assert config.vkdnw.modes == "exact" and config.vkdnw.init == "protocol"  # the file's other vkdnw keys stay
+    with pytest.warns(OptionDeprecationWarning, match="mode is deprecated"):  # the old spelling, renamed
+        config = load_config(cfg, ["vkdnw.mode", "exact", "out_dir", str(tmp_path)])
+    assert dict(config.vkdnw) == {"modes": "exact", "init": "protocol"}
     for key in ("bogus_key", "vkdnw.bogus", "search.epochz"):
         with pytest.raises(ConfigError, match=f"^{key}: unknown key"):
             load_config(cfg, [key, "3", "out_dir", str(tmp_path)])
@@ -223,30 +261,74 @@ def test_compare_table_small(tmp_path):
     assert sorted(names) == ["synflow", "vkdnw", "vkdnw_agg"]
     for row in out["rows"]:
         assert row["kt"] == pytest.approx(row["naslib_kendalltau"], abs=1e-12)
-        assert row["seconds_per_arch"] > 0
-    assert (Path(config.save) / "compare_table.md").is_file()
+        assert row["seconds_per_arch"] > 0 and row["n"] == 4 and {"ndcg@10", "regret@1", "kt_lo"} <= set(row)
+    save = Path(config.save)
+    for name in ("compare_table.md", "compare_table.csv", "report.md", "rank_vs_accuracy.png", "ndcg_at_k.png"):
+        assert (save / name).is_file(), name
+    assert "| vkdnw_agg |" in (save / "report.md").read_text()
+    assert json.loads((save / "compare_table.json").read_text())["n_archs"] == 4
+    # VKDNW_agg is the core's aggregation of the cached component scores, and costs their sum.
+    rows = {(row["arch"], row["proxy"]): row for row in cached_rows(config)}
+    archs = sorted({arch for arch, _ in rows})
+    assert len(rows) == 4 * 7  # vkdnw, synflow and the five components
+    from vkdnw_plugin.metrics import kendall_tau
+    from vkdnw_plugin.ranking import AGG_COMPONENTS, aggregate_ranks
+    from vkdnw_plugin.spaces.nb201 import parse_arch
+
+    agg = aggregate_ranks({c: [rows[(a, c)]["value"] for a in archs] for c in AGG_COMPONENTS})
+    table = load_nb201_table_for(config)
+    agg_row = next(row for row in out["rows"] if row["predictor"] == "vkdnw_agg")
+    assert agg_row["kt"] == pytest.approx(kendall_tau([table[parse_arch(a).naslib] for a in archs], agg), abs=1e-12)
+    assert agg_row["seconds_per_arch"] == pytest.approx(
+        np.mean([sum(rows[(a, c)]["fields"]["seconds"] for c in AGG_COMPONENTS) for a in archs]))
+
+
+def load_nb201_table_for(config):
+    """{NASLib op tuple: accuracy} of the config's ground truth."""
+    from vkdnw_naslib.config import ground_truth_column
+    from vkdnw_naslib.evaluator import nb201_ground_truth
+
+    from vkdnw_plugin.groundtruth import load_nb201_table
+
+    return nb201_ground_truth(load_nb201_table(config.nb201_table), ground_truth_column(config), "all")
+
+
+def cached_rows(config):
+    """The rows `compare` stored for ``config`` in its result cache."""
+    from vkdnw_naslib.runner import compare_key
+
+    cache = ResultCache(Path(config.save) / "compare_cache.sqlite")
+    try:
+        return [row for row in cache.rows(*compare_key(config)) if row["seed"] == config.seed]
+    finally:
+        cache.close()
 
 
 @needs_table
 def test_compare_rescores_when_an_option_changes(tmp_path):
-    """compare_scores.jsonl rows carry their scoring options: a rerun in the same out_dir with another
-    vkdnw.mode scores again (never returns the other mode's rows), and a rerun with the same options
-    scores nothing."""
+    """compare_cache.sqlite rows are keyed by their scoring options: a rerun in the same out_dir with
+    another vkdnw.modes scores again (never returns the other mode's rows), a rerun with the same
+    options scores nothing, and another n_tensors is another key."""
     from vkdnw_naslib.runner import run_compare
 
-    def run(mode):
+    def run(mode, *more):
         config = load_config(CONFIGS / "naslib_compare.yaml", ["test_size", "3", "batch_size", "4", "out_dir", str(tmp_path),
-                                                                "predictors", "vkdnw", "vkdnw.mode", mode])
-        run_compare(config, progress=False)
-        lines = (Path(config.save) / "compare_scores.jsonl").read_text().splitlines()
-        return [json.loads(line) for line in lines]
+                                                                "predictors", "vkdnw", "vkdnw.modes", mode, *more])
+        out = run_compare(config, progress=False)
+        return config, cached_rows(config), out
 
-    reference = run("reference")
-    both = run("exact")
-    assert len(reference) == 3 and len(both) == 6 and len(run("exact")) == 6
-    for row in both[3:]:
-        core = score_architecture("nb201", str(tuple(row["arch"])), seed=0, batch=4, modes="exact")["exact"]
-        assert row["score"] == core.entropy and '"mode": "exact"' in row["options"]
+    _, reference, _ = run("reference")
+    _, both, _ = run("exact")
+    config, again, out = run("exact")
+    assert len(reference) == 3 and len(both) == 6 and len(again) == 6 and again == both
+    assert out["wall_s"] < 5  # nothing scored again
+    exact = [row for row in both if row["mode"] == "exact"]
+    assert len(exact) == 3 and {row["arch"] for row in exact} == {row["arch"] for row in reference}
+    for row in exact:
+        core = score_architecture("nb201", row["arch"], seed=0, batch=4, modes="exact")["exact"]
+        assert row["value"] == core.entropy and row["fields"]["seconds"] > 0
+    config, fewer, _ = run("exact", "vkdnw.n_tensors", "32")
+    assert len(fewer) == 3 and all(row["mode"] == "exact" for row in fewer)
 
 
 @needs_table
@@ -268,8 +350,9 @@ def test_zc_compare_and_search_give_the_core_numbers(tmp_path):
     from vkdnw_naslib.runner import run_compare
     from vkdnw_naslib.search import run_search
 
-    def core(spec):
-        return single_value(score_architecture("nb201", str(tuple(spec)), seed=0, batch=8)["reference"])
+    def core(arch):
+        return single_value(score_architecture("nb201", arch if isinstance(arch, str) else str(tuple(arch)), seed=0,
+                                               batch=8)["reference"])
 
     fast = ["batch_size", "8", "seed", "0"]
     assert main(["zc", "--config-file", str(CONFIGS / "naslib_zc_vkdnw.yaml"), "--quiet", "test_size", "3", *fast,
@@ -279,8 +362,8 @@ def test_zc_compare_and_search_give_the_core_numbers(tmp_path):
     config = load_config(CONFIGS / "naslib_compare.yaml",
                          ["test_size", "3", *fast, "out_dir", str(tmp_path / "compare"), "predictors", "['vkdnw_single']"])
     run_compare(config, progress=False)
-    rows = [json.loads(line) for line in (Path(config.save) / "compare_scores.jsonl").read_text().splitlines()]
-    assert [row["score"] for row in rows] == [core(row["arch"]) for row in rows]
+    rows = cached_rows(config)
+    assert len(rows) == 3 and [row["value"] for row in rows] == [core(row["arch"]) for row in rows]
     shared = {}
     config = load_config(CONFIGS / "naslib_re_vkdnw.yaml", [*fast, "out_dir", str(tmp_path / "search"),
                                                               "search.epochs", "3", "search.population_size", "3"])

@@ -2,10 +2,9 @@
 zero-cost-driven regularized evolution and the ``vkdnw-naslib`` command.
 
 ``import vkdnw_naslib`` imports NASLib (after the Python 3.10+ shims of :mod:`._compat`) and
-registers ``vkdnw``, ``vkdnw_entropy``, ``vkdnw_single``, ``az_expressivity`` and
-``az_trainability`` as NASLib measures, so ``naslib.predictors.ZeroCost(method_type="vkdnw")``
-works. Importing twice is harmless. Without NASLib the import raises ``ImportError`` saying how
-to install it (see ``integrations/vkdnw_naslib/README.md``).
+registers every proxy of the core registry NASLib lacks as a NASLib measure (:mod:`.measures`), so
+``naslib.predictors.ZeroCost(method_type="vkdnw_single")`` works. Importing twice is harmless.
+Without NASLib the import raises ``ImportError`` saying how to install it (see ``docs/naslib.md``).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ vkdnw_naslib needs NASLib, which is not on PyPI. Install it like this (Python 3.
     git clone -b Develop https://github.com/automl/NASLib.git
     python -c "import pathlib, site; pathlib.Path(site.getsitepackages()[0], 'naslib_src.pth').write_text(str(pathlib.Path('NASLib').resolve()))"
 (NASLib's setup.py refuses Python > 3.9, so `pip install ./NASLib` fails; the .pth file puts its source on the path.)
-Full instructions: integrations/vkdnw_naslib/README.md"""
+Full instructions: docs/naslib.md"""
 
 
 def _import_naslib():
@@ -39,16 +38,8 @@ _import_naslib()
 
 from .measures import OUR_MEASURES, configure, register_measures  # noqa: E402
 
-register_measures()
-
-_LAZY = {
-    "VKDNWAggPredictor": ".predictor",
-    "make_predictor": ".predictor",
-    "predictor_names": ".predictor",
-    "NDCGZeroCostEvaluator": ".evaluator",
-    "ZeroCostRegularizedEvolution": ".search",
-    "run_search": ".search",
-}
+_LAZY = {"VKDNWAggPredictor": ".predictor", "make_predictor": ".predictor", "predictor_names": ".predictor",
+         "NDCGZeroCostEvaluator": ".evaluator", "ZeroCostRegularizedEvolution": ".search", "run_search": ".search"}
 
 __all__ = ["INSTALL_HELP", "OUR_MEASURES", "configure", "register_measures", *_LAZY]
 

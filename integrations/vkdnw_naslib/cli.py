@@ -20,7 +20,7 @@ from vkdnw_plugin.options import OneLineParser
 
 
 def _parser() -> argparse.ArgumentParser:
-    from vkdnw_plugin.cli import THREADS_HELP, HelpFormatter
+    from vkdnw_plugin.cli import HelpFormatter
 
     parser = OneLineParser(prog="vkdnw-naslib", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, formatter_class=HelpFormatter)
         p.add_argument("--config-file", required=True, help="NASLib zc-style YAML config")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
-        p.add_argument("--threads", type=int, help=f"{THREADS_HELP} (default: the config's num_threads, else 1)")
+        p.add_argument("--threads", type=int, help="torch threads (default: the config's num_threads, else 1)")
         if name == "search":
             p.add_argument("--fitness", default=None, help="override search.fitness (default: config)")
             p.add_argument("--optimizer", default=None, choices=["re", "rs"], help="override search.optimizer")
@@ -44,59 +44,50 @@ def main(argv=None) -> int:
     from vkdnw_plugin.cli import console
 
     parser = _parser()
-    args, opts = parser.parse_known_args(argv)
+    args, opts = parser.parse_known_args(argv)  # opts: NASLib-style 'key value' overrides
     if args.command == "list" and opts:
         parser.error(f"unrecognized arguments: {' '.join(opts)}")
-    args.opts = opts  # NASLib-style 'key value' overrides
     with console(f"vkdnw-naslib {args.command}"):
-        return _run(args)
+        try:
+            return _run(args, opts)
+        except (ValueError, FileNotFoundError) as exc:  # ConfigError / OptionError are ValueErrors
+            print(f"vkdnw-naslib {args.command}: error: {exc}", file=sys.stderr)
+            return 2
 
 
-def _run(args) -> int:
+def _run(args, opts) -> int:
     """One ``vkdnw-naslib`` command."""
     from vkdnw_plugin.options import OptionError, check_workers_threads
+
+    from .config import ConfigError, load_config
 
     if getattr(args, "threads", None) is not None:
         try:
             check_workers_threads(1, args.threads)
         except OptionError as exc:
-            print(f"vkdnw-naslib {args.command}: error: {exc.cli_message()}", file=sys.stderr)
-            return 2
-    try:
-        import vkdnw_naslib  # noqa: F401  (imports NASLib, registers the measures)
-    except ImportError as exc:
-        print(f"vkdnw-naslib {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    from .config import ConfigError, load_config
-    from .predictor import predictor_names
+            raise ConfigError(exc.cli_message()) from None  # "--threads 0: expected ..."
+    from .predictor import predictor_names  # the package imported NASLib and registered the measures
 
     if args.command == "list":
         names = predictor_names()
-        print("ours:   " + ", ".join(names["ours"]))
-        print("NASLib: " + ", ".join(names["naslib"]))
+        print(f"ours:   {', '.join(names['ours'])}\nNASLib: {', '.join(names['naslib'])}")
         return 0
-    try:
-        config = load_config(args.config_file, args.opts, threads=args.threads)
-        if args.command == "zc":
-            from .runner import run_zc
+    config = load_config(args.config_file, opts, threads=args.threads)
+    if args.command == "zc":
+        from .runner import run_zc
 
-            result = run_zc(config)
-            keys = ["kendalltau", "spearman", *[f"ndcg@{k}" for k in config.ndcg_k], "seconds_per_arch"]
-            print(json.dumps({"predictor": config.predictor, **{k: result[k] for k in keys},
-                              "scores_json": f"{config.save}/scores.json"}, indent=1))
-        elif args.command == "compare":
-            from .runner import run_compare
+        result = run_zc(config)
+        keys = ["kendalltau", "spearman", *[f"ndcg@{k}" for k in config.ndcg_k], "seconds_per_arch"]
+        print(json.dumps({"predictor": config.predictor, **{k: result[k] for k in keys},
+                          "scores_json": f"{config.save}/scores.json"}, indent=1))  # fmt: skip
+    elif args.command == "compare":
+        from .runner import run_compare
 
-            out = run_compare(config, progress=not args.quiet)
-            print(out["table_md"])
-        else:
-            from .search import run_search
+        print(run_compare(config, progress=not args.quiet)["table_md"])
+    else:
+        from .search import run_search
 
-            result = run_search(config, fitness=args.fitness, optimizer=args.optimizer)
-            print(json.dumps(result, indent=1))
-    except (ConfigError, ValueError, FileNotFoundError) as exc:
-        print(f"vkdnw-naslib {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        print(json.dumps(run_search(config, fitness=args.fitness, optimizer=args.optimizer), indent=1))
     return 0
 
 

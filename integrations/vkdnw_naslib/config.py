@@ -6,62 +6,60 @@ every problem raises :class:`ConfigError` naming the key.
 
 Keys of ours (all optional, defaults below): ``ndcg_k`` (list of k for nDCG@k), ``arch_subset``
 (``unique``: the 9,445 NB201 architectures of the paper's Table I, or ``all``), ``ground_truth``
-(``test``: the paper's protocol, or ``valid``), ``nb201_table`` (path of the NB201 table;
-default the shared one), ``data_path`` (a CIFAR folder for NASLib's own loaders; default: random
-inputs of the dataset's shape), ``num_threads`` (torch CPU threads; default 1, much faster than
-oversubscribed cores for one small network at a time), ``vkdnw`` (options of the ``vkdnw*``
-measures, see :class:`vkdnw_naslib.measures.VKDNWOptions`).
+(``test`` or ``valid``), ``nb201_table`` (path of the NB201 table; default the shared one),
+``data_path`` (a CIFAR folder for NASLib's own loaders; default: random inputs of the dataset's
+shape), ``num_threads`` (torch CPU threads), ``vkdnw`` (:data:`VKDNW_KEYS`: fields of the core's
+:class:`~vkdnw_plugin.vkdnw_options.VKDNWOptions` plus ``init``).
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
-from vkdnw_plugin.options import DEFAULT_THREADS
+from vkdnw_plugin.options import DEFAULT_THREADS, FieldError, OptionError, check_choice
+from vkdnw_plugin.vkdnw_options import DEPRECATED, VKDNWOptions
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 SEARCH_SPACES = ("nasbench201",)
 ARCH_SUBSETS = ("unique", "all")
 GROUND_TRUTHS = ("test", "valid")
-GROUND_TRUTH_COLUMNS = {
-    ("cifar10", "test"): "c10_test",
-    ("cifar100", "test"): "c100_test",
-    ("ImageNet16-120", "test"): "in16_test",
-    ("cifar10", "valid"): "c10_valid",
-    ("cifar100", "valid"): "c100_valid_derived",
-    ("ImageNet16-120", "valid"): "in16_valid_derived",
-}
-DEFAULTS = {
-    "ndcg_k": [10, 100, 1000],
-    "arch_subset": "unique",
-    "ground_truth": "test",
-    "nb201_table": None,
-    "data_path": None,
-    "num_threads": DEFAULT_THREADS,
-    "vkdnw": {},
-}
+GROUND_TRUTH_COLUMNS = {("cifar10", "test"): "c10_test", ("cifar100", "test"): "c100_test", ("ImageNet16-120", "test"): "in16_test",
+                        ("cifar10", "valid"): "c10_valid", ("cifar100", "valid"): "c100_valid_derived",
+                        ("ImageNet16-120", "valid"): "in16_valid_derived"}  # fmt: skip
+DEFAULTS = {"ndcg_k": [10, 100, 1000], "arch_subset": "unique", "ground_truth": "test", "nb201_table": None, "data_path": None,
+            "num_threads": DEFAULT_THREADS, "vkdnw": {}}  # fmt: skip
+# init: protocol (an NB201 graph is scored as the core scores its architecture), reference
+# (NASLib's copy re-initialised like the authors' code) or keep (the copy's own weights).
+INITS = ("protocol", "reference", "keep")
+# The vkdnw: section: VKDNWOptions fields (batch and threads come from batch_size and num_threads) plus init.
+VKDNW_KEYS = ("modes", "n_tensors", "tensor_policy", "n_quantiles", "direction", "compile", "seed", "init")
+VKDNW_OLD_KEYS = {old: new for old, new in DEPRECATED.items() if new in VKDNW_KEYS}
 
 
-class ConfigError(ValueError):
-    """A bad config value; the message names the key."""
+class ConfigError(FieldError):
+    """A bad config value or adapter argument; the message names the key."""
+
+
+def vkdnw_options(values, base: VKDNWOptions | None = None, init: str = "protocol") -> tuple[VKDNWOptions, str]:
+    """``(VKDNWOptions, init)`` of a ``{key: value}`` mapping (VKDNWOptions fields, old spellings with a
+    deprecation warning, and ``init``) on top of ``base``; :class:`ConfigError` naming ``vkdnw.<key>``."""
+    values = dict(values or {})
+    init = values.pop("init", init)
+    try:
+        check_choice("init", init, INITS)
+        return VKDNWOptions.from_mapping(values, base=base), init
+    except OptionError as exc:
+        raise ConfigError(f"vkdnw.{exc}") from None
 
 
 # Every key a vkdnw-naslib config may hold: NASLib's zc keys, ours, and the sections' keys.
 NASLIB_KEYS = ("config_type", "out_dir", "search_space", "dataset", "predictor", "test_size", "batch_size", "seed",
                "cutout", "cutout_length", "cutout_prob", "train_portion")
 OUR_KEYS = (*DEFAULTS, "predictors", "search")
-SEARCH_KEYS = ("optimizer", "fitness", "epochs", "population_size", "sample_size", "fidelity")
+SECTION_KEYS = {"search": ("optimizer", "fitness", "epochs", "population_size", "sample_size", "fidelity"),
+                "vkdnw": (*VKDNW_KEYS, *VKDNW_OLD_KEYS)}
 LIST_KEYS = ("ndcg_k", "predictors")  # a scalar given here is a one-element list
-
-
-def _section_keys(section: str) -> tuple[str, ...]:
-    if section == "search":
-        return SEARCH_KEYS
-    from .measures import VKDNWOptions
-
-    return tuple(VKDNWOptions.__dataclass_fields__)
 
 
 def _check_key(key: str, where: str) -> None:
@@ -70,17 +68,17 @@ def _check_key(key: str, where: str) -> None:
     if not sub:
         if key not in (*NASLIB_KEYS, *OUR_KEYS):
             raise ConfigError(f"{key}: unknown key {where}; expected one of {', '.join((*NASLIB_KEYS, *OUR_KEYS))}")
-    elif section not in ("vkdnw", "search") or sub not in _section_keys(section):
-        known = ", ".join(f"{section}.{k}" for k in _section_keys(section)) if section in ("vkdnw", "search") else \
+    elif sub not in SECTION_KEYS.get(section, ()):
+        known = ", ".join(f"{section}.{k}" for k in SECTION_KEYS[section]) if section in SECTION_KEYS else \
             "vkdnw.* and search.* keys"
         raise ConfigError(f"{key}: unknown key {where}; expected one of {known}")
 
 
 def apply_overrides(raw: dict, overrides) -> dict:
     """``raw`` (a config mapping) with NASLib-style ``["key", "value", ...]`` overrides applied: values
-    are read as YAML (``10``, ``null``, ``[10, 100]``, ``vkdnw``), dotted keys set a ``vkdnw.`` or
-    ``search.`` entry, a scalar given for a list key becomes a one-element list, and an unknown key or
-    an odd list raises :class:`ConfigError` naming it."""
+    are read as YAML (``10``, ``null``, ``[10, 100]``), dotted keys set a ``vkdnw.`` or ``search.``
+    entry, a scalar given for a list key becomes a one-element list; an unknown key or an odd list
+    raises :class:`ConfigError` naming it."""
     import yaml
 
     overrides = list(overrides)
@@ -93,85 +91,65 @@ def apply_overrides(raw: dict, overrides) -> dict:
             value = yaml.safe_load(str(text))
         except yaml.YAMLError as exc:
             raise ConfigError(f"{key}: cannot read the value {text!r} ({' '.join(str(exc).split())})") from None
-        if key in LIST_KEYS and not isinstance(value, list):
-            value = [value]
+        value = [value] if key in LIST_KEYS and not isinstance(value, list) else value
         section, _, sub = key.partition(".")
-        if sub:
-            if not isinstance(merged.get(section) or {}, dict):
-                raise ConfigError(f"{section}: expected a mapping, got {merged[section]!r}")
-            merged[section] = {**(merged.get(section) or {}), sub: value}
-        else:
-            merged[key] = value
+        if sub and not isinstance(merged.get(section) or {}, dict):
+            raise ConfigError(f"{section}: expected a mapping, got {merged[section]!r}")
+        merged.update({section: {**(merged.get(section) or {}), sub: value}} if sub else {key: value})
     return merged
 
 
-def load_config(path, overrides=(), predictor: str | None = None, threads: int | None = None):
-    """NASLib ``CfgNode`` of the YAML file ``path`` with ``overrides`` (``["key", "value", ...]``, see
-    :func:`apply_overrides`) applied, our defaults filled in, ``num_threads`` set to ``threads`` when
-    given, built by NASLib's ``get_config_from_args`` (zc type) and checked. Unknown keys, in the file
-    or the overrides, raise :class:`ConfigError` naming them."""
+def load_config(path, overrides=(), threads: int | None = None):
+    """NASLib ``CfgNode`` of the YAML file ``path`` with ``overrides`` (:func:`apply_overrides`) applied,
+    our defaults filled in and ``num_threads`` set to ``threads`` when given, built by NASLib's
+    ``get_config_from_args`` (zc type) and checked (:func:`check`)."""
     import yaml
     from naslib import utils
 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"--config-file: no such file {path}")
-    with open(path) as f:
-        raw = yaml.safe_load(f) or {}
+    raw = yaml.safe_load(path.read_text()) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of config keys, got {type(raw).__name__}")
     for key, value in raw.items():
-        _check_key(key, f"in {path}")
-        if key in ("vkdnw", "search") and isinstance(value, dict):
-            for sub in value:
-                _check_key(f"{key}.{sub}", f"in {path}")
+        for checked in [key, *(f"{key}.{sub}" for sub in value)] if key in SECTION_KEYS and isinstance(value, dict) else [key]:
+            _check_key(checked, f"in {path}")
     for key in ("config_type", "out_dir", "search_space", "dataset", "predictor", "seed"):
         if key not in raw:
             raise ConfigError(f"{key}: missing from {path} (NASLib zc configs need it)")
-    merged = apply_overrides(raw, overrides)
-    if predictor is not None:
-        merged["predictor"] = predictor
     with tempfile.TemporaryDirectory() as folder:
         merged_path = Path(folder) / path.name
-        merged_path.write_text(yaml.safe_dump(merged, sort_keys=False))
-        config = utils.get_config_from_args(args=utils.parse_args(args=["--config-file", str(merged_path)]),
-                                            config_type="zc")
+        merged_path.write_text(yaml.safe_dump(apply_overrides(raw, overrides), sort_keys=False))
+        config = utils.get_config_from_args(args=utils.parse_args(args=["--config-file", str(merged_path)]), config_type="zc")
     config.set_new_allowed(True)
     for key, value in DEFAULTS.items():
-        if key not in config:
-            config[key] = value
+        config.setdefault(key, value)
     if threads is not None:
         config["num_threads"] = threads
     check(config)
     return config
 
 
-def _int(config, key, minimum=None):
+def _int(config, key, minimum):
     value = config[key]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{key}: expected an integer, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ConfigError(f"{key}: expected an integer >= {minimum}, got {value}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{key}: expected an integer >= {minimum}, got {value!r}")
     return value
 
 
-def _choice(config, key, allowed):
-    if config[key] not in allowed:
-        raise ConfigError(f"{key}: {config[key]!r} is not one of {', '.join(allowed)}")
-
-
 def check(config) -> None:
-    """Raise :class:`ConfigError` naming the first bad key."""
-    _choice(config, "search_space", SEARCH_SPACES)
-    _choice(config, "dataset", DATASETS)
-    _choice(config, "arch_subset", ARCH_SUBSETS)
-    _choice(config, "ground_truth", GROUND_TRUTHS)
+    """Raise :class:`ConfigError` naming the first bad key; the ``vkdnw`` section's old spellings are
+    renamed (with a deprecation warning)."""
+    for key, allowed in (("search_space", SEARCH_SPACES), ("dataset", DATASETS), ("arch_subset", ARCH_SUBSETS),
+                         ("ground_truth", GROUND_TRUTHS)):
+        if config[key] not in allowed:
+            raise ConfigError(f"{key}: {config[key]!r} is not one of {', '.join(allowed)}")
     _int(config, "seed", 0)
     _int(config, "num_threads", 1)
-    if "test_size" in config:
-        _int(config, "test_size", 2)
-    if "batch_size" in config:
-        _int(config, "batch_size", 1)
+    for key, minimum in (("test_size", 2), ("batch_size", 1)):
+        if key in config:
+            _int(config, key, minimum)
     ks = config["ndcg_k"]
     if isinstance(ks, int) and not isinstance(ks, bool):
         config["ndcg_k"] = ks = [ks]
@@ -181,23 +159,12 @@ def check(config) -> None:
         raise ConfigError(f"data_path: {config['data_path']!r} is not a folder")
     if config["nb201_table"] is not None and not Path(str(config["nb201_table"])).is_file():
         raise ConfigError(f"nb201_table: {config['nb201_table']!r} is not a file")
-    vkdnw = config["vkdnw"]
-    if not isinstance(vkdnw, dict):
-        raise ConfigError(f"vkdnw: expected a mapping of VKDNW options, got {vkdnw!r}")
-    from .measures import VKDNWOptions
-
-    try:
-        VKDNWOptions(**dict(vkdnw)).validated()
-    except TypeError:
-        known = ", ".join(VKDNWOptions.__dataclass_fields__)
-        raise ConfigError(f"vkdnw: unknown option among {sorted(vkdnw)}; expected {known}") from None
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    section = config["vkdnw"]
+    if not isinstance(section, dict):
+        raise ConfigError(f"vkdnw: expected a mapping of VKDNW options, got {section!r}")
+    vkdnw_options(section)
+    config["vkdnw"] = type(config)({VKDNW_OLD_KEYS.get(key, key): value for key, value in section.items()})
 
 
 def ground_truth_column(config) -> str:
     return GROUND_TRUTH_COLUMNS[(config.dataset, config.ground_truth)]
-
-
-def default_out_dir() -> str:
-    return os.path.join(tempfile.gettempdir(), "vkdnw_naslib_run")

@@ -1,16 +1,12 @@
 """NASLib's ``ZeroCostPredictorEvaluator`` with NB201 ground truth from the shared table and nDCG@k.
 
-:class:`NDCGZeroCostEvaluator` subclasses NASLib's evaluator and keeps its flow
-(``adapt_search_space`` → ``evaluate`` → ``load_test_data`` / ``load_dataset`` → ``single_evaluate``
-→ ``_log_to_json``), changing only what needs CIFAR or NASLib's benchmark pickles:
-
-* architectures are drawn by NASLib's own ``sample_random_architecture(load_labeled=True)`` from
-  the NB201 table's architectures (distinct ones), their accuracy read from the table;
-* the data batch is a fixed random-input batch of the dataset's shape (or NASLib's own CIFAR
-  loader when ``data_path`` is given);
-* the metrics are NASLib's ``utils.compute_scores`` plus ``ndcg@k`` for each configured ``k``
-  (the VKDNW paper's nDCG, :func:`vkdnw_plugin.metrics.ndcg_at_k`), the predictor's per-arch scores
-  and timings; set predictors (``vkdnw_agg``) are queried once with the whole list of graphs.
+:class:`NDCGZeroCostEvaluator` keeps NASLib's flow (``adapt_search_space`` → ``evaluate`` →
+``load_dataset`` → ``single_evaluate`` → ``_log_to_json``), changing only what needs CIFAR or NASLib's
+benchmark pickles: architectures are drawn by NASLib's own labeled sampler from the table's (distinct
+ones), with their accuracy from the table; the batch is a fixed random-input batch of the dataset's
+shape (or NASLib's CIFAR loader when ``data_path`` is given); the metrics are NASLib's
+``utils.compute_scores`` plus ``ndcg@k`` (:func:`vkdnw_plugin.metrics.ndcg_at_k`), the per-arch
+scores and timings. Set predictors (``vkdnw_agg``) are queried once with the whole list of graphs.
 """
 
 from __future__ import annotations
@@ -28,14 +24,24 @@ from naslib.search_spaces import NasBench201SearchSpace
 from vkdnw_plugin.metrics import kendall_tau, ndcg_at_k
 from vkdnw_plugin.spaces.nb201 import dataset_shape
 
+from .config import ConfigError
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["NDCGZeroCostEvaluator", "add_ndcg", "nb201_ground_truth", "plain_spec", "random_batches"]
+__all__ = ["NDCGZeroCostEvaluator", "nb201_graph", "nb201_ground_truth", "plain_spec", "random_batches"]
 
 
 def plain_spec(spec) -> tuple[int, ...]:
     """An op-index spec as a tuple of Python ints (NASLib's ``mutate`` yields numpy ints)."""
     return tuple(int(op) for op in spec)
+
+
+def nb201_graph(spec, num_classes: int):
+    """NASLib's NB201 graph of an op-index spec, parsed."""
+    graph = NasBench201SearchSpace(n_classes=num_classes)
+    graph.set_spec(list(plain_spec(spec)))
+    graph.parse()
+    return graph
 
 
 def nb201_ground_truth(table, column: str, subset: str = "unique") -> dict[tuple[int, ...], float]:
@@ -51,23 +57,8 @@ def random_batches(dataset: str, batch_size: int, seed: int, n_batches: int = 1)
     drawn from a generator seeded by ``seed`` (so every predictor sees the same batch)."""
     num_classes, resolution = dataset_shape(dataset)
     gen = torch.Generator().manual_seed(int(seed))
-    return [
-        (
-            torch.randn(batch_size, 3, resolution, resolution, generator=gen),
-            torch.randint(0, num_classes, (batch_size,), generator=gen),
-        )
-        for _ in range(n_batches)
-    ]
-
-
-def add_ndcg(results: dict, ytest, preds, ks) -> dict:
-    """Add ``ndcg@k`` for each k (and ``kendalltau_check``, scipy's τ-b on the same pairs) to a
-    NASLib metrics dict."""
-    ytest, preds = np.asarray(ytest, dtype=float), np.asarray(preds, dtype=float)
-    for k in ks:
-        results[f"ndcg@{k}"] = ndcg_at_k(ytest, preds, k=int(k))
-    results["kendalltau_check"] = kendall_tau(ytest, preds)
-    return results
+    return [(torch.randn(batch_size, 3, resolution, resolution, generator=gen),
+             torch.randint(0, num_classes, (batch_size,), generator=gen)) for _ in range(n_batches)]  # fmt: skip
 
 
 class NDCGZeroCostEvaluator(ZeroCostPredictorEvaluator):
@@ -86,7 +77,6 @@ class NDCGZeroCostEvaluator(ZeroCostPredictorEvaluator):
         self.metric_name = getattr(config, "ground_truth", "test")
         self.arch_seconds: list[float] = []
 
-    # -- NASLib hooks -----------------------------------------------------------------------------
     def adapt_search_space(self, search_space, load_labeled=True, scope=None, dataset_api=None):
         self.search_space = search_space.clone()
         self.scope = scope if scope else search_space.OPTIMIZER_SCOPE
@@ -107,42 +97,30 @@ class NDCGZeroCostEvaluator(ZeroCostPredictorEvaluator):
         """``data_size`` distinct architectures drawn with NASLib's own labeled sampler, with their
         ground-truth accuracy from the table."""
         if data_size > len(self.ground_truth):
-            raise ValueError(f"test_size: {data_size} architectures asked, the ground truth has {len(self.ground_truth)}")
-        xdata, ydata, seen = [], [], set()
+            raise ConfigError(f"test_size: {data_size} architectures asked, the ground truth has {len(self.ground_truth)}")
+        xdata = {}  # distinct specs, in the order drawn
         while len(xdata) < data_size:
             arch = self.search_space.clone()
             arch.sample_random_architecture(dataset_api=self.dataset_api, load_labeled=True)
-            spec = plain_spec(arch.get_hash())
-            if spec in seen:
-                continue
-            seen.add(spec)
-            xdata.append(spec)
-            ydata.append(self.ground_truth[spec])
-        return [xdata, ydata, [], []]
+            xdata.setdefault(plain_spec(arch.get_hash()), None)
+        return [list(xdata), [self.ground_truth[spec] for spec in xdata], [], []]
 
     def build_graph(self, spec):
-        num_classes, _ = dataset_shape(self.dataset)
-        graph = NasBench201SearchSpace(n_classes=num_classes)
-        graph.set_spec(plain_spec(spec), self.dataset_api)
-        graph.parse()
-        return graph
+        return nb201_graph(spec, dataset_shape(self.dataset)[0])
 
     def query_all(self, xtest) -> np.ndarray:
         """Predictions for ``xtest`` (op tuples): one ``query`` per graph, or one for the whole list
         for set predictors; fills :attr:`arch_seconds`."""
-        loader = self.dataloader
         if getattr(self.predictor, "scores_collection", False):
-            graphs = [self.build_graph(spec) for spec in xtest]
-            preds = np.asarray(self.predictor.query(graphs, dataloader=loader), dtype=float)
+            preds = self.predictor.query([self.build_graph(spec) for spec in xtest], dataloader=self.dataloader)
             self.arch_seconds = [float(s) for s in self.predictor.last_seconds]
-            return preds
+            return np.asarray(preds, dtype=float)
         preds, self.arch_seconds = [], []
         for spec in xtest:
             graph = self.build_graph(spec)
             started = time.perf_counter()
-            pred = self.predictor.query(graph, dataloader=loader)
+            preds.append(self.predictor.query(graph, dataloader=self.dataloader))
             self.arch_seconds.append(time.perf_counter() - started)
-            preds.append(pred)
         return np.asarray(preds, dtype=float)
 
     def single_evaluate(self, test_data, zc_api=None):
@@ -153,19 +131,13 @@ class NDCGZeroCostEvaluator(ZeroCostPredictorEvaluator):
         elapsed = time.time() - started
         preds = np.where(np.isposinf(preds), 1e9, np.where(np.isneginf(preds), -1e9, preds))
         results = utils.compute_scores(ytest, preds)
-        add_ndcg(results, ytest, preds, self.ndcg_ks)
-        results["query_time"] = elapsed / max(len(xtest), 1)
-        results["seconds_per_arch"] = float(np.mean(self.arch_seconds)) if self.arch_seconds else math.nan
-        results["archs"] = [list(spec) for spec in xtest]
-        results["predictions"] = [float(pred) for pred in preds]  # per architecture, in the order of "archs"
-        results["ground_truth"] = self.metric_name
+        results.update({f"ndcg@{k}": ndcg_at_k(ytest, preds, k=k) for k in self.ndcg_ks})
+        results.update(kendalltau_check=kendall_tau(ytest, preds), query_time=elapsed / max(len(xtest), 1),
+                       seconds_per_arch=float(np.mean(self.arch_seconds)) if self.arch_seconds else math.nan,
+                       archs=[list(spec) for spec in xtest], predictions=[float(pred) for pred in preds],
+                       ground_truth=self.metric_name)  # fmt: skip
         method = getattr(self.predictor, "method_type", type(self.predictor).__name__)
-        logger.info(
-            "dataset: %s, predictor: %s, kendalltau %.4f, spearman %.4f, %s",
-            self.dataset,
-            method,
-            results["kendalltau"],
-            results["spearman"],
-            ", ".join(f"ndcg@{k} {results[f'ndcg@{k}']:.4f}" for k in self.ndcg_ks),
-        )
+        logger.info("dataset: %s, predictor: %s, kendalltau %.4f, spearman %.4f, %s", self.dataset, method,
+                    results["kendalltau"], results["spearman"],
+                    ", ".join(f"ndcg@{k} {results[f'ndcg@{k}']:.4f}" for k in self.ndcg_ks))  # fmt: skip
         self.results.append(results)

@@ -1,15 +1,15 @@
-"""``vkdnw-naslib zc`` and ``vkdnw-naslib compare``: NASLib's zero-cost runner steps with our
-measures registered, NB201 ground truth from the shared table, and nDCG@k.
+"""``vkdnw-naslib zc`` and ``vkdnw-naslib compare``.
 
-``run_zc`` reproduces ``naslib/runners/zc/runner.py`` (which cannot be imported: it works at
-import time and needs NASLib's benchmark pickles) step by step: NASLib config → ``set_seed`` →
-logger → ``get_search_space`` → predictor (``ZeroCost`` or ``vkdnw_agg``) → evaluator
-(:class:`~.evaluator.NDCGZeroCostEvaluator`, NASLib's ``ZeroCostPredictorEvaluator`` with the
-nDCG hook) → ``evaluate`` → ``<save>/scores.json`` (NASLib's usual result file).
+``run_zc`` reproduces ``naslib/runners/zc/runner.py`` (which cannot be imported: it works at import
+time and needs NASLib's benchmark pickles) step by step: config → ``set_seed`` → logger →
+``get_search_space`` → predictor → :class:`~.evaluator.NDCGZeroCostEvaluator` → ``evaluate`` →
+``<save>/scores.json``.
 
 ``run_compare`` scores one sample of architectures with several predictors through NASLib's own
-``ZeroCost`` objects (same graphs, same batch, same initialisation seed per architecture) and
-writes one table: Kendall τ, Spearman ρ, nDCG@k, seconds per architecture.
+``ZeroCost`` objects (same graphs, batch and initialisation seed per architecture), keeps every score
+in the core's :class:`~vkdnw_plugin.cache.ResultCache` (``<save>/compare_cache.sqlite``, resume-safe,
+keyed by every option that changes a score) and reports with the core's
+:func:`~vkdnw_plugin.report.metric_table` and :func:`~vkdnw_plugin.report.write_report`.
 """
 
 from __future__ import annotations
@@ -17,217 +17,154 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
+import pandas as pd
 from naslib import utils
 from naslib.search_spaces import get_search_space
 from naslib.utils.log import setup_logger
 
+from vkdnw_plugin.cache import ResultCache
 from vkdnw_plugin.groundtruth import load_nb201_table
-from vkdnw_plugin.metrics import kendall_tau, ndcg_at_k, spearman
+from vkdnw_plugin.metrics import ndcg_at_k
 from vkdnw_plugin.options import use_threads
+from vkdnw_plugin.proxies import get_proxy
 from vkdnw_plugin.ranking import AGG_COMPONENTS, aggregate_ranks
+from vkdnw_plugin.report import metric_table, plot_report, write_report
+from vkdnw_plugin.scoring import NO_MODE
+from vkdnw_plugin.spaces.nb201 import parse_arch
 
+from . import measures
 from .config import ConfigError, ground_truth_column
 from .evaluator import NDCGZeroCostEvaluator, nb201_ground_truth
-from .measures import VKDNW_FAMILY, configure, current_options
-from .predictor import make_predictor, predictor_names
+from .predictor import check_predictor, make_predictor
 
-__all__ = ["run_compare", "run_zc", "prepare"]
-
-# Measures that reuse one VKDNW computation per architecture (see measures' cache): the table
-# reports the time of that computation for each of them.
-AZ_FAMILY = ("az_expressivity", "az_trainability")  # one AZ-NAS pass serves both
+__all__ = ["compare_key", "prepare", "run_compare", "run_zc"]
 
 
-def prepare(config):
-    """Threads, VKDNW options, seeds, logger, ground truth; returns ``(logger, ground_truth)``."""
-    use_threads(int(config.num_threads))  # warns beyond the CPU cores
-    configure(**{"seed": int(config.seed), **dict(config.vkdnw)})  # the protocol's seed: the config's
+def prepare(config, need_size: int = 0):
+    """Threads, measure options (the protocol's seed: the config's unless ``vkdnw.seed``), seeds, logger,
+    ground truth; ``test_size`` must be at least ``need_size``. Returns ``(logger, ground_truth)``."""
+    if need_size and config.get("test_size", 0) < need_size:
+        raise ConfigError(f"test_size: expected at least {need_size} architectures, got {config.get('test_size')}")
+    use_threads(int(config.num_threads))
+    measures.configure(seed=int(config.seed), threads=int(config.num_threads), **dict(config.vkdnw))
     utils.set_seed(config.seed)
     log = setup_logger(config.save + "/log.log")
     log.setLevel(logging.INFO)
     table = load_nb201_table(config.nb201_table)
-    truth = nb201_ground_truth(table, ground_truth_column(config), config.arch_subset)
-    return log, truth
-
-
-def check_predictor(name: str, key: str = "predictor") -> None:
-    names = predictor_names()
-    if name not in names["ours"] and name not in names["naslib"]:
-        raise ConfigError(
-            f"{key}: unknown predictor {name!r}; ours: {', '.join(names['ours'])}; "
-            f"NASLib's: {', '.join(names['naslib'])}"
-        )
+    return log, nb201_ground_truth(table, ground_truth_column(config), config.arch_subset)
 
 
 def run_zc(config) -> dict:
     """NASLib's zero-cost correlation experiment for ``config.predictor``; returns the metrics dict
     (also in ``<config.save>/scores.json`` after NASLib's config entry)."""
     check_predictor(config.predictor)
-    if "test_size" not in config:
-        raise ConfigError("test_size: missing (number of architectures to evaluate)")
-    log, truth = prepare(config)
+    log, truth = prepare(config, need_size=2)
     utils.log_args(config)
-    predictor = make_predictor(config.predictor)
-    search_space = get_search_space(name=config.search_space, dataset=config.dataset)
-    evaluator = NDCGZeroCostEvaluator(predictor, config=config, ground_truth=truth, ndcg_ks=config.ndcg_k)
-    evaluator.adapt_search_space(search_space, load_labeled=True)
+    evaluator = NDCGZeroCostEvaluator(make_predictor(config.predictor), config=config, ground_truth=truth,
+                                      ndcg_ks=config.ndcg_k)  # fmt: skip
+    evaluator.adapt_search_space(get_search_space(name=config.search_space, dataset=config.dataset), load_labeled=True)
     results = evaluator.evaluate(None)
-    log.info("Correlation experiment complete. Results in %s", os.path.join(config.save, "scores.json"))
+    log.info("Correlation experiment complete. Results in %s/scores.json", config.save)
     return results[-1]
 
 
-def _arch_seed(seed: int, spec) -> int:
-    """Initialisation seed of one architecture: the same for every predictor."""
-    return int(seed) * 15625 + sum(int(op) * 5**i for i, op in enumerate(spec))
+def compare_key(config) -> tuple[str, str, int, dict]:
+    """``(space, dataset, batch, options)`` of ``compare``'s cache rows (with ``seed`` and ``mode`` the key
+    columns besides arch and proxy): ``options`` holds every other option that changes a score, the
+    VKDNW cache options, ``init``, the protocol's seed and ``data_path``."""
+    options, init = measures.current_options()
+    return "nb201", config.dataset, int(config.batch_size), {
+        **options.for_space("nb201", config.dataset).cache_options(), "init": init, "vkdnw_seed": options.seed,
+        "data_path": config.data_path}  # fmt: skip
 
 
-def compare_options(config) -> str:
-    """Every option besides the architecture and the predictor that changes a ``compare`` score, as the
-    core cache's canonical JSON: batch, seed, dataset, inputs, the ``vkdnw*`` options, package version."""
-    from vkdnw_plugin import __version__
-    from vkdnw_plugin.cache import options_text
-
-    return options_text({"batch_size": config.get("batch_size"), "seed": int(config.seed), "dataset": config.dataset,
-                         "data_path": config.data_path, "vkdnw": current_options(), "version": __version__})
-
-
-def _load_rows(path: Path, options: str, log) -> dict:
-    """``{(arch, predictor): row}`` of the rows in ``path`` scored under ``options``; rows scored under
-    other options are never returned (one log line says how many there are)."""
-    rows, elsewhere = {}, 0
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                if row.get("options") == options:
-                    rows[(tuple(row["arch"]), row["predictor"])] = row
-                else:
-                    elsewhere += 1
-    if elsewhere:
-        log.info("%s: %d scores were computed under other options and are not used; scoring under %s",
-                 path, elsewhere, options)
-    return rows
+def _mode(name: str) -> str:
+    """The cache's mode of a measure: the Fisher mode scored for VKDNW proxies, else ``NO_MODE``."""
+    vkdnw = name in measures.OUR_MEASURES and get_proxy(name).from_vkdnw is not None
+    return measures.current_options()[0].modes[0] if vkdnw else NO_MODE
 
 
 def run_compare(config, progress: bool = True) -> dict:
     """Score ``config.test_size`` sampled NB201 architectures with every predictor of
-    ``config.predictors`` through NASLib's ``ZeroCost`` objects; write ``compare_scores.jsonl``
-    (per architecture and measure, resume-safe), ``compare_table.{md,csv,json}`` to
-    ``config.save``; return ``{"rows": [...], "table_md": str}``."""
+    ``config.predictors``; write ``compare_table.{md,csv,json}``, ``report.md`` and plots to
+    ``config.save``; return ``{"rows": [...], "table_md": str, "n_archs": n, "wall_s": s}``."""
     from tqdm import tqdm
 
-    names = list(config.get("predictors") or [])
-    if not names:
+    if not (names := list(config.get("predictors") or [])):
         raise ConfigError("predictors: missing or empty (list of predictor names to compare)")
     for name in names:
         check_predictor(name, key="predictors")
-    if "test_size" not in config:
-        raise ConfigError("test_size: missing (number of architectures to compare on)")
-    log, truth = prepare(config)
+    log, truth = prepare(config, need_size=3)
     utils.log_args(config)
-
-    # Architectures and the batch come from the evaluator's own sampling (NASLib's sampler).
-    search_space = get_search_space(name=config.search_space, dataset=config.dataset)
     sampler = NDCGZeroCostEvaluator(make_predictor("flops"), config=config, ground_truth=truth, log_results=False)
-    sampler.adapt_search_space(search_space, load_labeled=True)
+    sampler.adapt_search_space(get_search_space(name=config.search_space, dataset=config.dataset), load_labeled=True)
     xtest, ytest, _, _ = sampler.load_dataset(data_size=int(config.test_size))
-    loader = sampler.dataloader
+    archs = [parse_arch(spec).arch_str for spec in xtest]
+    components = list(dict.fromkeys(c for n in names for c in (AGG_COMPONENTS if n == "vkdnw_agg" else (n,))))
+    zero_costs = {name: make_predictor(name) for name in components}
 
-    measures = []
-    for name in names:
-        for measure in (AGG_COMPONENTS if name == "vkdnw_agg" else (name,)):
-            if measure not in measures:
-                measures.append(measure)
-    zero_costs = {name: make_predictor(name) for name in measures}
-
-    save = Path(config.save)
-    rows_path = save / "compare_scores.jsonl"
-    options = compare_options(config)
-    rows = _load_rows(rows_path, options, log)
+    space, dataset, batch, options = compare_key(config)
+    seed = int(config.seed)
+    cache = ResultCache(Path(config.save) / "compare_cache.sqlite")
+    stored = {(r["arch"], r["proxy"], r["mode"]): r for r in cache.rows(space, dataset, batch, options) if r["seed"] == seed}
+    if elsewhere := cache.elsewhere(space, dataset, batch, options):
+        log.info("%s: %d scores were computed under other options and are not used", cache.path, elsewhere)
     started = time.time()
-    with open(rows_path, "a") as out:
-        for spec in tqdm(xtest, desc="compare", disable=not progress):
+    try:
+        for spec, arch in tqdm(list(zip(xtest, archs)), desc="compare", disable=not progress):
             graph = None
-            for name in measures:
-                if (spec, name) in rows:
+            for name in components:
+                key = (arch, name, _mode(name))
+                if key in stored:
                     continue
-                if graph is None:
-                    graph = sampler.build_graph(spec)
-                torch.manual_seed(_arch_seed(config.seed, spec))
-                t0 = time.perf_counter()
-                score = float(zero_costs[name].query(graph, dataloader=loader))
-                row = {"arch": list(spec), "predictor": name, "score": score, "seconds": time.perf_counter() - t0,
-                       "options": options}
-                rows[(spec, name)] = row
-                out.write(json.dumps(row) + "\n")
-                out.flush()
+                graph = sampler.build_graph(spec) if graph is None else graph
+                value, seconds = measures.timed_query(name, zero_costs[name], graph, sampler.dataloader, seed)
+                cache.put(space, arch, dataset, name, seed, key[2], batch, value, {"seconds": seconds}, options)
+                stored[key] = {"value": value, "fields": {"seconds": seconds}}
+    finally:
+        cache.close()
     wall = time.time() - started
 
-    def column(name, key):
-        return np.array([rows[(spec, name)][key] for spec in xtest], dtype=float)
+    def column(name, seconds=False):
+        rows = [stored[(arch, name, _mode(name))] for arch in archs]
+        return np.array([r["fields"]["seconds"] if seconds else r["value"] for r in rows], dtype=float)
 
-    seconds = {name: column(name, "seconds") for name in measures}
-    for family in (VKDNW_FAMILY, AZ_FAMILY):
-        members = [n for n in family if n in seconds]
-        if members:  # one computation per architecture, whichever member ran first: its time for all
-            shared = np.max([seconds[n] for n in members], axis=0)
-            for n in members:
-                seconds[n] = shared
-    ytest = np.asarray(ytest, dtype=float)
-    table = []
-    for name in names:
-        if name == "vkdnw_agg":
-            preds = aggregate_ranks({c: column(c, "score") for c in AGG_COMPONENTS})
-            counted = [c for c in AGG_COMPONENTS if c != "az_trainability" or "az_expressivity" not in AGG_COMPONENTS]
-            secs = np.sum([seconds[c] for c in counted], axis=0)
-        else:
-            preds, secs = column(name, "score"), seconds[name]
-        naslib_scores = utils.compute_scores(ytest, preds)
-        entry = {
-            "predictor": name,
-            "kt": kendall_tau(ytest, preds),
-            "spr": spearman(ytest, preds),
-            **{f"ndcg@{k}": ndcg_at_k(ytest, preds, k=int(k)) for k in config.ndcg_k},
-            "seconds_per_arch": float(np.mean(secs)),
-            "naslib_kendalltau": float(naslib_scores["kendalltau"]),
-        }
-        table.append(entry)
+    wide = pd.DataFrame({name: column(name) for name in components}, index=archs)
+    seconds = {name: column(name, seconds=True) for name in components}
+    if "vkdnw_agg" in names:
+        wide["vkdnw_agg"] = aggregate_ranks({c: wide[c].to_numpy() for c in AGG_COMPONENTS}, AGG_COMPONENTS)
+        seconds["vkdnw_agg"] = np.sum([seconds[c] for c in AGG_COMPONENTS], axis=0)
+    wide, ytest = wide[names], np.asarray(ytest, dtype=float)
+    accuracy = pd.Series(ytest, index=archs)
+    metrics = metric_table(wide, accuracy, k=max(config.ndcg_k)).assign(role="requested")
+    table = [{"predictor": name, "kt": float(metrics.kt[name]), "spr": float(metrics.spr[name]),
+              **{f"ndcg@{k}": ndcg_at_k(ytest, wide[name].to_numpy(), k=int(k)) for k in config.ndcg_k},
+              "seconds_per_arch": float(np.mean(seconds[name])),
+              "naslib_kendalltau": float(utils.compute_scores(ytest, wide[name].to_numpy())["kendalltau"]),
+              **{key: float(value) for key, value in metrics.drop(columns="role").loc[name].items() if key not in ("kt", "spr")}}
+             for name in names]  # fmt: skip
     table.sort(key=lambda e: -e["kt"] if math.isfinite(e["kt"]) else math.inf)
-    md = _markdown(table, config, len(xtest), wall)
-    (save / "compare_table.md").write_text(md)
-    (save / "compare_table.json").write_text(json.dumps({"n_archs": len(xtest), "wall_s": wall, "table": table}, indent=1))
-    _csv(table, save / "compare_table.csv")
-    log.info("Comparison table written to %s", save / "compare_table.md")  # the CLI prints the table itself
-    return {"rows": table, "table_md": md, "n_archs": len(xtest), "wall_s": wall}
 
-
-def _markdown(table, config, n, wall) -> str:
-    ks = [f"ndcg@{k}" for k in config.ndcg_k]
+    save = Path(config.save)
+    context = f"NB201 {config.dataset}, {len(archs)} architectures"
     head = ["predictor", "KT", "SPR", *[f"nDCG@{k}" for k in config.ndcg_k], "s/arch"]
-    lines = [
-        f"NB201 {config.dataset}, {n} architectures ({config.arch_subset} set, seed {config.seed}), "
-        f"ground truth: {config.ground_truth} accuracy; batch {config.batch_size} of random inputs; "
-        f"scored through NASLib ZeroCost; wall {wall:.0f} s",
-        "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
-    ]
+    lines = [f"{context} ({config.arch_subset} set, seed {seed}), ground truth: {config.ground_truth} accuracy; "
+             f"batch {batch} of random inputs; scored through NASLib ZeroCost; wall {wall:.0f} s", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]  # fmt: skip
     for e in table:
-        cells = [e["predictor"], f"{e['kt']:.3f}", f"{e['spr']:.3f}", *[f"{e[k]:.3f}" for k in ks], f"{e['seconds_per_arch']:.2f}"]
+        cells = [e["predictor"], *[f"{e[k]:.3f}" for k in ("kt", "spr", *[f"ndcg@{k}" for k in config.ndcg_k])],
+                 f"{e['seconds_per_arch']:.2f}"]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _csv(table, path: Path) -> None:
-    import csv
-
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(table[0]))
-        writer.writeheader()
-        writer.writerows(table)
+    (save / "compare_table.md").write_text(md := "\n".join(lines) + "\n")
+    (save / "compare_table.json").write_text(json.dumps({"n_archs": len(archs), "wall_s": wall, "table": table}, indent=1))
+    pd.DataFrame(table).to_csv(save / "compare_table.csv", index=False)
+    header = {"space": "NB201 (NASLib graphs, NASLib ZeroCost)", "dataset": config.dataset, "architectures": len(archs),
+              "ground truth": f"{config.ground_truth} accuracy", "batch": batch, "seed": seed, "cache": cache.path}
+    write_report(metrics, save, header, extra=["Seconds per architecture: `compare_table.md`."])
+    plot_report(wide, accuracy, metrics, save, context)
+    log.info("Comparison table written to %s", save / "compare_table.md")  # the CLI prints the table itself
+    return {"rows": table, "table_md": md, "n_archs": len(archs), "wall_s": wall}
