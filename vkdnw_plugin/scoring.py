@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import torch
@@ -56,8 +56,19 @@ def reference_setup(build, seed: int, input_shape: tuple[int, ...], device="cpu"
 
 
 NO_MODE = "-"  # the mode column of a score that does not depend on the Fisher mode
-_MEMO: OrderedDict[tuple, NetworkScores] = OrderedDict()
 MEMO_SIZE = 256  # networks whose scores are remembered in-process (a few hundred kB each)
+
+
+@dataclass
+class _Known:
+    """What was computed for one (space, arch, dataset, classes, options): VKDNW results per mode and
+    ``{proxy: (value, seconds)}``."""
+
+    results: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)
+
+
+_MEMO: OrderedDict[tuple, _Known] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -147,8 +158,9 @@ def score_network(space, arch_or_build, options: VKDNWOptions | None = None, com
     ``components``: registry proxies (aliases too) and the space's architecture features;
     ``dataset`` (default: the space's first) sets the classifier width (``num_classes`` overrides
     it) and the input resolution. VKDNW proxies come from one engine call for all modes, every other
-    proxy from one :func:`~vkdnw_plugin.proxies.compute_proxies` on the same model and inputs. The
-    last :data:`MEMO_SIZE` results of architectures (not of build functions) are remembered."""
+    proxy from one :func:`~vkdnw_plugin.proxies.compute_proxies` on the same model and inputs. What
+    was computed for the last :data:`MEMO_SIZE` architectures (not build functions) is remembered, so a
+    later call computes only the components it adds (the VKDNW proxies share one engine call)."""
     from .engine import vkdnw_scores
     from .proxies import compute_proxies, get_proxy
 
@@ -157,30 +169,31 @@ def score_network(space, arch_or_build, options: VKDNWOptions | None = None, com
     filled = (options or VKDNWOptions()).for_space(spec, dataset)
     arch = None if callable(arch_or_build) or spec is None else spec.canonical(arch_or_build)
     features, vkdnw_proxies, plain = _components(spec, arch, components)
-    key = (spec and spec.name, arch, dataset, num_classes, filled, tuple(features + vkdnw_proxies + plain))
-    if arch is not None and key in _MEMO:
-        _MEMO.move_to_end(key)
-        return _MEMO[key]
-    use_threads(filled.threads)
-    model, inputs, arch, dataset, options, _ = seeded_setup(spec, arch or arch_or_build, filled, dataset=dataset,
-                                                            num_classes=num_classes)  # fmt: skip
+    key = (spec and spec.name, arch, dataset, num_classes, filled)
+    known = _MEMO.get(key, _Known()) if arch is not None else _Known()
+    missing = [name for name in plain if name not in known.values]
+    if (vkdnw_proxies and not known.results) or missing:
+        use_threads(filled.threads)
+        model, inputs = seeded_setup(spec, arch or arch_or_build, filled, dataset=dataset, num_classes=num_classes)[:2]
+        if vkdnw_proxies and not known.results:
+            known.results = vkdnw_scores(model, inputs, filled)
+        if missing:
+            started = time.perf_counter()
+            values = compute_proxies(model, inputs, missing, seed=filled.seed)
+            seconds = (time.perf_counter() - started) / len(missing)
+            known.values.update({name: (values[name], seconds) for name in missing})
     rows = [(name, NO_MODE, spec.features(arch)[name], {}) for name in features]
-    results = vkdnw_scores(model, inputs, options) if vkdnw_proxies else {}
-    for mode, result in results.items():
+    for mode, result in known.results.items() if vkdnw_proxies else ():
         fields = {"dim": result.dim, "valid": result.valid, "reason": result.reason, "seconds": result.seconds,
                   **{f"vkdnw_q{i + 1}": float(q) for i, q in enumerate(result.deciles)}}  # fmt: skip
         rows += [(name, mode, float(get_proxy(name).from_vkdnw(result)), fields) for name in vkdnw_proxies]
-    if plain:
-        started = time.perf_counter()
-        values = compute_proxies(model, inputs, plain, seed=options.seed)
-        seconds = (time.perf_counter() - started) / len(plain)
-        rows += [(name, NO_MODE, values[name], {"seconds": seconds}) for name in plain]
-    scores = NetworkScores(spec.name if spec else None, arch, dataset, options, results, rows)
+    rows += [(name, NO_MODE, known.values[name][0], {"seconds": known.values[name][1]}) for name in plain]
     if arch is not None:
-        _MEMO[key] = scores
+        _MEMO[key] = known
+        _MEMO.move_to_end(key)
         while len(_MEMO) > MEMO_SIZE:
             _MEMO.popitem(last=False)
-    return scores
+    return NetworkScores(spec and spec.name, arch, dataset, filled, dict(known.results) if vkdnw_proxies else {}, rows)
 
 
 def score_architecture(space, arch, *, dataset: str | None = None, options: VKDNWOptions | None = None,

@@ -74,10 +74,9 @@ def options_from_args(args) -> TrialSettings:
     from vkdnw_plugin.vkdnw_options import VKDNWOptions
 
     from .evaluator import check_components
-    from .tuner import NNI_SPACES
+    from .tuner import nni_space
 
-    if args.space not in NNI_SPACES:
-        raise FieldError(f"--space {args.space}: expected one of {', '.join(NNI_SPACES)}")
+    args.space = nni_space(args.space, f"--space {args.space}")
     extra = {}
     if args.width_mult is not None:
         if args.space != "proxylessnas" or not args.width_mult > 0:

@@ -30,6 +30,20 @@ NNI_SPACES = ("nb201", "proxylessnas")  # the NNI hub spaces this adapter builds
 _logger = logging.getLogger(__name__)
 
 
+def nni_space(name: str, field: str = "space") -> str:
+    """The core name of one of :data:`NNI_SPACES` given by name or alias (``nasbench201``);
+    :class:`~vkdnw_plugin.options.FieldError` naming ``field`` otherwise."""
+    from vkdnw_plugin.options import OptionError
+
+    try:
+        name = get_space(name).name
+    except OptionError:
+        pass
+    if name not in NNI_SPACES:
+        raise FieldError(f"{field}: expected one of {', '.join(NNI_SPACES)}, got {name!r}")
+    return name
+
+
 def _present_components(results: Sequence[dict], components: Sequence[str]) -> list[str]:
     """Components some result actually reports; ``["default"]`` when none does (foreign evaluators)."""
     return [name for name in components if any(r.get(name) is not None for r in results)] or ["default"]
@@ -78,9 +92,7 @@ def validate_tuner_args(args: dict, prefix: str = "classArgs.") -> dict:
     unknown = sorted(set(args) - set(TUNER_ARGS))
     if unknown:
         raise FieldError(f"{prefix}{unknown[0]}: unknown argument; expected some of {', '.join(TUNER_ARGS)}")
-    space = args.get("space", "nb201")
-    if space not in NNI_SPACES:
-        raise FieldError(f"{prefix}space: expected one of {', '.join(NNI_SPACES)}, got {space!r}")
+    space = nni_space(args.get("space", "nb201"), f"{prefix}space")
     dataset = args.get("dataset")
     if dataset is not None and dataset not in get_space(space).datasets:
         raise FieldError(f"{prefix}dataset: expected one of {', '.join(get_space(space).datasets)}, got {dataset!r}")
@@ -123,7 +135,7 @@ class VKDNWEvolutionTuner(EvolutionTuner):
             "seed": seed, "optimize_mode": optimize_mode,
         })  # fmt: skip
         super().__init__(optimize_mode="maximize", population_size=population_size)
-        self.space_name = space
+        self.space_name = space = nni_space(space)
         classes, resolution = get_space(space).shape(dataset)
         self.space_kwargs = {"num_labels": num_classes or classes}
         self.sample_size = sample_size
