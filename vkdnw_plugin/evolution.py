@@ -1,12 +1,12 @@
-"""Primitives of the VKDNW paper's evolutionary search (after Zen-NAS / AZ-NAS), framework-free.
+"""The VKDNW paper's evolutionary search (after Zen-NAS / AZ-NAS), framework-free.
 
-An architecture is a *sample*: a ``{label: value}`` dict, as NNI spaces and NASLib specs give them.
-Two samples that build the same network are one architecture: :func:`canonical_sample` blanks the
-choices a stage's depth leaves unused (labels ``<stage>_i<j>`` with ``j >= <stage>_depth``, as in NNI's
-ProxylessNAS space), and :func:`architecture_key` names the canonical sample, so a search never scores
-the same network twice and a mutation always changes the network. The NNI tuner and NAS strategy are
-built from these functions; fitness values (VKDNW_agg inside the population, higher is better) come
-from :func:`vkdnw_plugin.ranking.aggregate_ranks`.
+Spawn ``population_size`` random architectures within the FLOPs budget; then repeatedly pick a parent
+(``sample_size`` 1: uniformly; larger: the best of a tournament by VKDNW_agg), change one of its
+choices, and score the child only if it is a new network within ``[min_mflops, max_mflops]``; the
+population keeps the top ``population_size`` by VKDNW_agg aggregated inside it. An architecture is a
+*sample* (``{label: value}``); :func:`canonical_sample` blanks the choices a stage's depth leaves unused
+(``<stage>_i<j>`` with ``j >= <stage>_depth``) and :func:`architecture_key` names the network.
+:class:`Evolution` is the state the NNI tuner and NAS strategy share.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from .options import FieldError
+from .ranking import AGG_COMPONENTS, aggregate_ranks
 
 _LAYER = re.compile(r"^(?P<stage>.+)_i(?P<index>\d+)$")
 
@@ -42,9 +43,8 @@ def architecture_key(sample: Mapping) -> str:
 
 def mutate_one_choice(rng: np.random.RandomState, parent: Mapping, choices: Mapping[str, Sequence],
                       retries: int = 1000) -> dict:
-    """A copy of ``parent`` with exactly one label (among those with two or more values) set to another
-    value such that the network changes (:func:`architecture_key` differs). ``ValueError`` when no
-    label can change it."""
+    """A copy of ``parent`` with one label (among those with two or more values) set to another value
+    that changes the network; ``ValueError`` when no label can."""
     labels = [label for label, values in choices.items() if len(values) > 1]
     if not labels:
         raise ValueError("the search space has no choice with two or more values to mutate")
@@ -60,8 +60,7 @@ def mutate_one_choice(rng: np.random.RandomState, parent: Mapping, choices: Mapp
 
 
 def tournament(rng: np.random.RandomState, fitness: Sequence[float], sample_size: int) -> int:
-    """Index of the parent: the fittest of ``sample_size`` members drawn without replacement
-    (``sample_size`` 1: a uniformly random member)."""
+    """Index of the fittest of ``sample_size`` members drawn without replacement (1: a random member)."""
     fitness = np.asarray(fitness, dtype=float)
     picks = rng.permutation(len(fitness))[: max(1, sample_size)]
     return int(picks[np.argmax(fitness[picks])])
@@ -74,8 +73,7 @@ def weakest(fitness: Sequence[float]) -> int:
 
 
 def check_budget(min_mflops, max_mflops, prefix: str = "") -> None:
-    """``ValueError`` naming ``min_mflops`` / ``max_mflops`` unless each is a positive number or
-    ``None`` and they are ordered."""
+    """``FieldError`` unless each bound is a positive number or ``None`` and they are ordered."""
     for name, value in (("min_mflops", min_mflops), ("max_mflops", max_mflops)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
             raise FieldError(f"{prefix}{name}: expected a positive number of MFLOPs or null, got {value!r}")
@@ -86,3 +84,89 @@ def check_budget(min_mflops, max_mflops, prefix: str = "") -> None:
 def within_budget(mflops: float, min_mflops=None, max_mflops=None) -> bool:
     """True when ``mflops`` lies in ``[min_mflops, max_mflops]`` (``None``: unbounded)."""
     return (max_mflops is None or mflops <= max_mflops) and (min_mflops is None or mflops >= min_mflops)
+
+
+def _metric(result: Mapping, key: str) -> float:
+    try:
+        return float(result.get(key))
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def population_fitness(results: Sequence[Mapping], components: Sequence[str] = AGG_COMPONENTS) -> np.ndarray:
+    """VKDNW_agg of each metric dict among ``results`` over the components some of them report
+    (``"default"`` when none does); missing values rank last."""
+    if not results:
+        return np.zeros(0)
+    present = [name for name in components if any(r.get(name) is not None for r in results)] or ["default"]
+    return aggregate_ranks({name: np.array([_metric(r, name) for r in results]) for name in present}, present)
+
+
+class Evolution:
+    """State of one search: ``population`` (``{"arch": sample, **metrics}``, oldest first), ``history``
+    (``(sample, metrics)`` of every scored network), the networks ``seen`` and the FLOPs budget.
+    Subclasses give :meth:`count_sample_mflops` when a budget is set."""
+
+    def __init__(self, population_size: int = 64, sample_size: int = 1, min_mflops=None, max_mflops=None,
+                 components: Sequence[str] = AGG_COMPONENTS, seed: int | None = None, dedup: bool = True):
+        self.population_size, self.sample_size = population_size, sample_size
+        self.min_mflops, self.max_mflops = min_mflops, max_mflops
+        self.components = tuple(components)
+        self.dedup = dedup
+        self.rng = np.random.RandomState(seed)
+        self.population: list[dict] = []
+        self.history: list[tuple[dict, dict]] = []
+        self.seen: set[str] = set()
+        self.flops_cache: dict[str, float] = {}
+        self.rejected_over_budget = 0
+
+    def count_sample_mflops(self, sample: dict) -> float:
+        raise NotImplementedError
+
+    def sample_mflops(self, sample: dict) -> float:
+        key = architecture_key(sample)
+        if key not in self.flops_cache:
+            self.flops_cache[key] = float(self.count_sample_mflops(sample))
+        return self.flops_cache[key]
+
+    def reject(self, sample: dict) -> str | None:
+        """Why ``sample`` is not to be scored (already seen, or outside the budget); ``None`` when it
+        is. Marks it seen."""
+        key = architecture_key(sample)
+        if self.dedup:
+            if key in self.seen:
+                return "already seen"
+            self.seen.add(key)
+        if self.max_mflops is not None or self.min_mflops is not None:
+            mflops = self.sample_mflops(sample)
+            if not within_budget(mflops, self.min_mflops, self.max_mflops):
+                self.rejected_over_budget += 1
+                return f"{mflops:.2f} MFLOPs outside [{self.min_mflops}, {self.max_mflops}]"
+        return None
+
+    def fitness(self, results: Sequence[Mapping] | None = None) -> np.ndarray:
+        return population_fitness(self.population if results is None else results, self.components)
+
+    def random_sample(self, choices: Mapping[str, Sequence]) -> dict:
+        return {label: values[self.rng.randint(len(values))] for label, values in choices.items()}
+
+    def parent(self) -> dict:
+        """A tournament of ``sample_size`` members by VKDNW_agg inside the population."""
+        return self.population[tournament(self.rng, self.fitness(), self.sample_size)]["arch"]
+
+    def mutate(self, choices: Mapping[str, Sequence]) -> dict:
+        return mutate_one_choice(self.rng, self.parent(), choices)
+
+    def add(self, scored: Iterable[tuple[dict, dict]]) -> None:
+        """Record scored ``(sample, metrics)`` pairs, then drop the weakest until the population fits."""
+        for sample, metrics in scored:
+            self.history.append((sample, metrics))
+            self.population.append({"arch": sample, **metrics})
+        while len(self.population) > self.population_size:
+            del self.population[weakest(self.fitness())]
+
+    def top_architectures(self, k: int = 10) -> list[dict]:
+        """The ``k`` best of ``history`` by VKDNW_agg over all of it: ``{"arch", "vkdnw_agg", **metrics}``."""
+        agg = self.fitness([metrics for _, metrics in self.history])
+        order = np.argsort(-agg, kind="stable")[:k]
+        return [{"arch": self.history[i][0], "vkdnw_agg": float(agg[i]), **self.history[i][1]} for i in order]

@@ -1,14 +1,10 @@
-"""NNI adapter for the VKDNW zero-cost proxy (install with ``pip install vkdnw-plugin[nni]``).
+"""NNI adapter for the VKDNW zero-cost proxy (``pip install vkdnw-plugin[nni]``).
 
-* :func:`vkdnw_evaluator` / :func:`score_model` — score a sampled model with VKDNW and the VKDNW_agg
-  components (jacov, AZ-NAS expressivity and trainability, FLOPs) through the core's
-  ``score_network`` and report them with ``nni.report_final_result`` (NNI 3.0 ``nni.nas``;
-  ``nni.retiarii`` on NNI 2.10). Options: :class:`vkdnw_plugin.VKDNWOptions`.
-* :class:`VKDNWAggEvolution` — NAS strategy: rank-aggregation evolution with a hard FLOPs budget.
-* :class:`VKDNWEvolutionTuner` — the same search as an HPO tuner for ``nnictl`` (batches several
-  architectures per trial; ``python -m vkdnw_nni.trial`` is its trial command).
-* :mod:`vkdnw_nni.nb201_db` — offline NAS-Bench-201 sqlite for ``nni.nas.benchmark.nasbench201``.
-* :mod:`vkdnw_nni.report` — ``vkdnw-nni report EXPERIMENT_ID``.
+* :func:`vkdnw_evaluator` / :func:`score_model` — score a sampled model through the core's
+  ``score_network`` and report it with ``nni.report_final_result``.
+* :class:`VKDNWAggEvolution` (NAS strategy) and :class:`VKDNWEvolutionTuner` (``nnictl`` tuner, trial
+  command ``python -m vkdnw_nni.trial``) — rank-aggregation evolution with a hard FLOPs budget.
+* :mod:`vkdnw_nni.nb201_db` — offline NAS-Bench-201 sqlite; :mod:`vkdnw_nni.report` — ``vkdnw-nni report``.
 """
 
 from __future__ import annotations

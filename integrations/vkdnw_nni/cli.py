@@ -1,11 +1,9 @@
 """``vkdnw-nni``: helpers around nnictl for VKDNW experiments.
 
     vkdnw-nni search-space --space nb201 > configs/vkdnw_nb201_space.json
-    vkdnw-nni check --config configs/vkdnw_nb201.yml          # field-by-field validation, nnictl-style errors
-    vkdnw-nni create --config configs/vkdnw_nb201.yml --port 8080   # check, then nnictl create (web server on 127.0.0.1)
-    vkdnw-nni register                                        # = nnictl algo register --meta configs/vkdnw_tuner_meta.yml
-    vkdnw-nni report EXPERIMENT_ID [--dataset cifar10]
-    vkdnw-nni build-nb201-db --out nasbench201-offline.db
+    vkdnw-nni check --config configs/vkdnw_nb201.yml      # nnictl-style field errors
+    vkdnw-nni create --config configs/vkdnw_nb201.yml     # check, then nnictl create on 127.0.0.1
+    vkdnw-nni register | report EXPERIMENT_ID | build-nb201-db --out FILE
 """
 
 from __future__ import annotations
@@ -26,19 +24,15 @@ class ConfigError(FieldError):
 
 def _positive_int(config: dict, key: str, required: bool = False) -> None:
     value = config.get(key)
-    if value is None:
-        if required:
-            raise ConfigError(f"{key}: required")
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if value is None and required:
+        raise ConfigError(f"{key}: required")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ConfigError(f"{key}: expected a positive integer, got {value!r}")
 
 
 def check_config(path: str | Path) -> dict:
-    """Validate an experiment config for the VKDNW tuner/trial; returns the parsed YAML.
-
-    Raises :class:`ConfigError` naming the field (``tuner.classArgs.max_mflops: ...``); warns
-    (``OversubscriptionWarning``) when local trials would run more torch threads than CPU cores."""
+    """The parsed YAML of a VKDNW experiment config; :class:`ConfigError` naming the bad field, and an
+    ``OversubscriptionWarning`` when local trials would run more torch threads than CPU cores."""
     import yaml
 
     from vkdnw_plugin.options import check_workers_threads
@@ -61,6 +55,7 @@ def check_config(path: str | Path) -> dict:
         raise ConfigError("tuner: required (className: vkdnw_nni.tuner.VKDNWEvolutionTuner)")
     ours = tuner.get("className") == TUNER_META["className"] or tuner.get("name") == TUNER_META["builtinName"]
     class_args = tuner.get("classArgs") or {}
+    tuner_space = class_args.get("space", "nb201")
     if ours:
         try:
             validate_tuner_args(class_args, prefix="tuner.classArgs.")
@@ -69,20 +64,18 @@ def check_config(path: str | Path) -> dict:
     command = config.get("trialCommand")
     if not isinstance(command, str) or not command.strip():
         raise ConfigError("trialCommand: required")
-    words = shlex.split(command)
-    options = None
+    words, options = shlex.split(command), None
     if "vkdnw_nni.trial" in words:
-        argv = words[words.index("vkdnw_nni.trial") + 1:]
         parser = build_parser()
         parser.error = lambda message: (_ for _ in ()).throw(ConfigError(f"trialCommand: {message}"))  # type: ignore
         try:
-            settings = options_from_args(parser.parse_args(argv))
+            settings = options_from_args(parser.parse_args(words[words.index("vkdnw_nni.trial") + 1:]))
         except ValueError as exc:
             raise ConfigError(f"trialCommand: {exc}") from None
-        space, options = settings.space, settings.options
-        if ours and class_args.get("space", "nb201") != space:
-            raise ConfigError(f"tuner.classArgs.space: {class_args.get('space', 'nb201')!r} differs from the "
-                              f"trialCommand's --space {space!r}")
+        options = settings.options
+        if ours and tuner_space != settings.space:
+            raise ConfigError(f"tuner.classArgs.space: {tuner_space!r} differs from the "
+                              f"trialCommand's --space {settings.space!r}")
     space_file = config.get("searchSpaceFile")
     if space_file is not None:
         full = (path.parent / str(space_file)).expanduser()
@@ -90,13 +83,10 @@ def check_config(path: str | Path) -> dict:
             search_space = json.loads(full.read_text())
         except (OSError, ValueError) as exc:
             raise ConfigError(f"searchSpaceFile: cannot read {full}: {exc}") from None
-        if ours:
-            kwargs = space_kwargs(class_args.get("space", "nb201"), dataset=class_args.get("dataset"),
-                                  num_classes=class_args.get("num_classes"))
-            expected = space_choices(class_args.get("space", "nb201"), **kwargs)
-            if set(search_space) != set(expected):
-                raise ConfigError(f"searchSpaceFile: labels differ from space {class_args.get('space', 'nb201')!r}; "
-                                  "regenerate it with `vkdnw-nni search-space`")
+        kwargs = {"dataset": class_args.get("dataset"), "num_classes": class_args.get("num_classes")}
+        if ours and set(search_space) != set(space_choices(tuner_space, **space_kwargs(tuner_space, **kwargs))):
+            raise ConfigError(f"searchSpaceFile: labels differ from space {tuner_space!r}; "
+                              "regenerate it with `vkdnw-nni search-space`")
     service = config.get("trainingService")
     if not isinstance(service, dict) or "platform" not in service:
         raise ConfigError("trainingService.platform: required (local, remote, kubeflow, ...)")

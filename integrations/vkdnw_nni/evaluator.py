@@ -1,22 +1,14 @@
-"""Score a sampled NNI model with VKDNW and the VKDNW_agg components; report it to NNI.
+"""Score a sampled NNI model with VKDNW and the VKDNW_agg components and report it to NNI.
 
->>> from nni.nas.experiment import NasExperiment
->>> from nni.nas.hub.pytorch import NasBench201
->>> from vkdnw_nni import vkdnw_evaluator, VKDNWAggEvolution
 >>> evaluator = vkdnw_evaluator(batch=64)
 >>> NasExperiment(NasBench201(), evaluator, VKDNWAggEvolution(population_size=32, max_mflops=150)).run()
 
-Each trial reports ``{"default": VKDNW_single, "vkdnw_single", "vkdnw" (the entropy), "vkdnw_dim"
-(parameter tensors), "jacov", "az_expressivity", "az_trainability", "flops" (MFLOPs at
-``flops_resolution``), "params" (millions), "seconds", "valid"}``; each name means what it means in the
-core's proxy registry. The strategy aggregates the components into VKDNW_agg inside its population (a
-rank aggregate cannot be computed for one network alone).
-
-Every network is scored by the core's :func:`~vkdnw_plugin.scoring.score_network` under its seeded
-protocol with :class:`~vkdnw_plugin.vkdnw_options.VKDNWOptions` and the space's defaults: an NB201
-sample as the core's NAS-Bench-201 architecture (the number ``vkdnw score`` gives), a ProxylessNAS
-network as the core space ``proxylessnas`` (the authors' MobileNetV2 settings), so the evaluator, the
-nnictl trial and the tuner agree.
+A trial reports ``{"default": VKDNW_single, "vkdnw_single", "vkdnw", "vkdnw_dim", "jacov",
+"az_expressivity", "az_trainability", "flops" (MFLOPs at ``flops_resolution``), "params", "seconds",
+"valid"}``, names as in the core's proxy registry; the strategy aggregates them into VKDNW_agg. Every
+network is scored by the core's :func:`~vkdnw_plugin.scoring.score_network` (an NB201 sample as the
+core's NB201 architecture, a ProxylessNAS one as the core space ``proxylessnas``), so the evaluator,
+the nnictl trial and ``vkdnw score`` agree.
 """
 
 from __future__ import annotations
@@ -61,11 +53,9 @@ def check_components(components) -> tuple[str, ...]:
 def score_model(model, options: VKDNWOptions | None = None, *, space: str | None = None, dataset: str | None = None,
                 num_classes: int | None = None, components=AGG_COMPONENTS, flops_resolution: int | None = None,
                 **changes) -> dict:  # fmt: skip
-    """The reported metric dict of one network. ``model``: an NNI sample of ``space`` (``nb201`` or
-    ``proxylessnas``), a zero-argument function building the network, or an ``nn.Module`` (seeded
-    after it was built); ``options`` with ``changes`` (:class:`VKDNWOptions` fields, old spellings
-    warn); ``num_classes`` overrides the dataset's classifier width for samples. NaN values become
-    ``None`` so the dict is valid JSON for NNI. Deterministic for a given seed."""
+    """The reported metric dict of one network (NaN as ``None``, valid JSON). ``model``: an NNI sample
+    of ``space`` (``nb201`` or ``proxylessnas``), a function building the network, or an
+    ``nn.Module``; ``options`` with ``changes``: :class:`VKDNWOptions` fields."""
     started = time.perf_counter()
     options = VKDNWOptions.from_mapping(changes, base=options)
     components = check_components(components)
@@ -91,8 +81,7 @@ def score_model(model, options: VKDNWOptions | None = None, *, space: str | None
 
 
 def evaluate_model(model, **arguments) -> dict:
-    """The evaluator function: :func:`score_model` (``arguments``: :data:`EVALUATOR_ARGS` and
-    :class:`VKDNWOptions` fields), then ``nni.report_final_result`` of the dict."""
+    """The evaluator function: :func:`score_model`, then ``nni.report_final_result`` of the dict."""
     import nni
 
     settings = {key: arguments.pop(key) for key in EVALUATOR_ARGS if key in arguments}
@@ -102,9 +91,8 @@ def evaluate_model(model, **arguments) -> dict:
 
 
 def nni_space_of(model) -> tuple[str | None, dict]:
-    """``(core space, constructor kwargs)`` of a frozen NNI model: ``nb201`` for a ``NasBench201``
-    sample, ``proxylessnas`` for a ``ProxylessNAS`` one, ``(None, {})`` for anything else (scored as
-    the network NNI builds)."""
+    """``(core space, constructor kwargs)`` of a frozen ``NasBench201`` / ``ProxylessNAS`` model;
+    ``(None, {})`` for any other."""
     from .spaces import NNI_CLASSES
 
     space = getattr(model, "model_space", None)  # RawFormatModelSpace: the space instance
@@ -118,10 +106,8 @@ def nni_space_of(model) -> tuple[str | None, dict]:
 
 
 class VKDNWEvaluator(FunctionalEvaluator):
-    """NNI's ``FunctionalEvaluator`` scoring each sampled model through the core: a sample of a space
-    :func:`nni_space_of` recognises as the core space's architecture (dataset by the classifier
-    width), or rebuilt from the NNI space's own arguments (``width_mult``, as the nnictl trial builds
-    it); any other model through the function NNI builds it with."""
+    """NNI's ``FunctionalEvaluator`` scoring a sample of a known space through the core (dataset by the
+    classifier width), any other model as the network NNI builds."""
 
     def _execute(self, model):
         from .spaces import build_model
@@ -139,9 +125,8 @@ class VKDNWEvaluator(FunctionalEvaluator):
 
 
 def vkdnw_evaluator(options: VKDNWOptions | None = None, **arguments) -> VKDNWEvaluator:
-    """A :class:`VKDNWEvaluator` running :func:`evaluate_model` with ``options`` (and
-    :class:`VKDNWOptions` fields among ``arguments``) and :data:`EVALUATOR_ARGS`; everything is
-    checked here, so a bad value fails before the experiment starts."""
+    """A :class:`VKDNWEvaluator` running :func:`evaluate_model` with ``options`` (and :class:`VKDNWOptions`
+    fields and :data:`EVALUATOR_ARGS` among ``arguments``), checked before the experiment starts."""
     settings = {key: arguments.pop(key) for key in EVALUATOR_ARGS if key in arguments}
     if "components" in settings:
         settings["components"] = list(check_components(settings["components"]))

@@ -1,10 +1,5 @@
-"""Keep NNI's web server on the loopback interface.
-
-NNI's Node.js manager calls ``app.listen(port)``, i.e. listens on every interface. The environment
-from :func:`loopback_env` preloads ``loopback.js`` (``NODE_OPTIONS=--require ...``), which makes every
-Node server bind 127.0.0.1 instead. ``vkdnw-nni create`` uses it by default; the tests and benchmarks
-always do.
-"""
+"""Keep NNI's web server on the loopback interface: :func:`loopback_env` preloads ``loopback.js``
+(``NODE_OPTIONS=--require ...``), which makes every Node server bind 127.0.0.1 instead of all interfaces."""
 
 from __future__ import annotations
 

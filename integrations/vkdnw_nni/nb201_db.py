@@ -1,35 +1,12 @@
 """Offline NAS-Bench-201 database for ``nni.nas.benchmark.nasbench201`` (NNI's own peewee schema).
 
-NNI normally downloads ``nasbench201-b2b60732.db``; that download is broken. This module writes the
-same tables (``Nb201TrialConfig``, ``Nb201TrialStats``, ``Nb201IntermediateStats``) from the shared
-NB201 ground-truth table, so that ``query_nb201_trial_stats`` works offline::
-
-    vkdnw-nni build-nb201-db --out ~/.cache/nni/nasbenchmark/nasbench201-offline.db
-    # (or python -m vkdnw_nni.nb201_db --out ...)
-
-    from vkdnw_nni.nb201_db import use_nb201_db
-    from nni.nas.benchmark.nasbench201 import query_nb201_trial_stats
-    use_nb201_db("~/.cache/nni/nasbenchmark/nasbench201-offline.db")   # instead of the download
-    arch = {"0_1": "conv_3x3", "0_2": "conv_3x3", "0_3": "skip_connect",
-            "1_2": "avg_pool_3x3", "1_3": "conv_3x3", "2_3": "skip_connect"}
-    next(query_nb201_trial_stats(arch, 200, "cifar10"))["ori_test_acc"]   # 93.66
-
-(``use_nb201_db`` is needed because NNI checks the file's hash against its own download.)
-
-What is in it — one 200-epoch config per (architecture, dataset), stats = the seed mean (``seed`` 0):
-
-=================  ==========================================  ===========================================
-dataset            ``valid_acc``                               ``test_acc`` / ``ori_test_acc``
-=================  ==========================================  ===========================================
-``cifar10``        ``c10_valid`` (x-valid, cifar10-valid run)  ``c10_test`` / ``c10_test`` (ori-test)
-``cifar100``       ``c100_valid_derived``                      ``c100_test`` (x-test) / mean of both halves
-``imagenet16-120`` ``in16_valid_derived``                      ``in16_test`` (x-test) / mean of both halves
-=================  ==========================================  ===========================================
-
-``parameters`` is the table's ``params_mb_*``; ``flops`` is MFLOPs (Conv2d + Linear MACs, one image at
-32×32, 16×16 for ImageNet16-120) computed exactly from the architecture. Not in the table and set to
--1: ``train_acc``, ``latency`` and the timing fields; losses are NULL; there are no intermediate stats
-and no ``cifar10-valid`` / 12-epoch rows.
+NNI's download of ``nasbench201-b2b60732.db`` is broken; this writes the same tables from the shared
+NB201 table (``vkdnw-nni build-nb201-db --out PATH``), and :func:`use_nb201_db` points NNI's queries
+at it (NNI checks the file's hash against its download). One 200-epoch config per (architecture,
+dataset), seed 0 = the seed mean: ``valid_acc`` / ``test_acc`` are the :data:`DATASETS` columns,
+``ori_test_acc`` is ``c10_test`` on cifar10 and the mean of both halves otherwise; ``flops`` is MFLOPs
+(Conv2d + Linear MACs of one image); ``train_acc``, ``latency`` and timings are -1, losses NULL, and
+there are no intermediate stats.
 """
 
 from __future__ import annotations
@@ -48,8 +25,7 @@ DATASETS = {  # NNI dataset -> (valid column, test column, params column, classe
 
 
 def _nni_benchmark():
-    """``(schema module, utils module)`` of NNI's NB201 benchmark: ``nni.nas.benchmark`` (3.0) or
-    ``nni.nas.benchmarks`` (2.10)."""
+    """``(schema, utils)`` modules of NNI's NB201 benchmark (NNI 3.0 or 2.10)."""
     try:
         from nni.nas.benchmark import utils
         from nni.nas.benchmark.nasbench201 import schema
@@ -60,8 +36,7 @@ def _nni_benchmark():
 
 
 def _flops_model(classes: int, resolution: int):
-    """MFLOPs of an arch = base + n_conv3x3 · c3 + n_conv1x1 · c1 (every edge of every cell sees the
-    same tensor shape within a stage, so this linear form is exact for Conv2d + Linear MACs)."""
+    """MFLOPs of an arch = base + n_conv3x3 · c3 + n_conv1x1 · c1 (exact: every edge of a stage sees one shape)."""
     from vkdnw_plugin.proxies.flops import count_macs
     from vkdnw_plugin.spaces.nb201 import NB201Arch, nb201_network
 
@@ -79,11 +54,11 @@ def build_nb201_db(out: str | os.PathLike, table: str | os.PathLike | None = Non
     from peewee import chunked
     from playhouse.sqlite_ext import SqliteExtDatabase
 
-    schema, _ = _nni_benchmark()
-    Nb201IntermediateStats, Nb201TrialConfig = schema.Nb201IntermediateStats, schema.Nb201TrialConfig
-    Nb201TrialStats, proxy = schema.Nb201TrialStats, schema.proxy
     from vkdnw_plugin.groundtruth import load_nb201_table
     from vkdnw_plugin.spaces.nb201 import parse_arch
+
+    schema, _ = _nni_benchmark()
+    Nb201TrialConfig, Nb201TrialStats, proxy = schema.Nb201TrialConfig, schema.Nb201TrialStats, schema.proxy
 
     frame = load_nb201_table(table)
     out = Path(out).expanduser()
@@ -92,17 +67,13 @@ def build_nb201_db(out: str | os.PathLike, table: str | os.PathLike | None = Non
         out.unlink()
     db = SqliteExtDatabase(str(out))
     proxy.initialize(db)
-    db.create_tables([Nb201TrialConfig, Nb201TrialStats, Nb201IntermediateStats])
+    db.create_tables([Nb201TrialConfig, Nb201TrialStats, schema.Nb201IntermediateStats])
 
     with db.atomic():
         for dataset, (valid_col, test_col, params_col, classes, resolution) in DATASETS.items():
             flops_of = _flops_model(classes, resolution)
-            configs = []
-            for row in frame.itertuples(index=False):
-                arch = parse_arch(row.arch_str).nni()
-                configs.append({"arch": arch, "num_epochs": 200, "num_channels": 16,
-                                "num_cells": 5, "dataset": dataset})
-            first_id = None
+            configs = [{"arch": parse_arch(row.arch_str).nni(), "num_epochs": 200, "num_channels": 16,
+                        "num_cells": 5, "dataset": dataset} for row in frame.itertuples(index=False)]
             for batch in chunked(configs, 500):
                 Nb201TrialConfig.insert_many(batch).execute()
             first_id = Nb201TrialConfig.select().where(Nb201TrialConfig.dataset == dataset).order_by(

@@ -1,9 +1,6 @@
-"""NNI's ProxylessNAS (MobileNetV2 inverted-residual blocks) as the core search space ``proxylessnas``.
-
-:func:`register` is this package's ``vkdnw_plugin.spaces`` entry point, so with NNI installed
-``vkdnw score --space proxylessnas --arch '<sample JSON>'`` and every door of the adapter score a
-ProxylessNAS network through the core with the authors' MobileNetV2 settings (128 random tensors, 11
-quantiles). Light: torch and NNI's NAS package load only when a network is built.
+"""NNI's ProxylessNAS as the core search space ``proxylessnas`` (this package's ``vkdnw_plugin.spaces``
+entry point): ``vkdnw score --space proxylessnas --arch '<sample JSON>'`` and every door of the adapter
+score it with the authors' MobileNetV2 settings. torch and ``nni.nas`` load only when a network is built.
 """
 
 from __future__ import annotations

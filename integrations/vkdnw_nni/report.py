@@ -1,10 +1,8 @@
 """``vkdnw-nni report EXPERIMENT_ID``: the top architectures of a finished VKDNW experiment.
 
-Reads the experiment's own database (``<experimentWorkingDirectory>/<id>/db/nni.sqlite``, located
-through NNI's registry ``~/nni-experiments/.experiment`` or ``--experiment-dir``) — no web server is
-started. Batched trials (``{"archs": [...]}``) are unpacked to one row per architecture; VKDNW_agg
-is aggregated over all scored architectures of the experiment. For NAS-Bench-201 the true test
-accuracy comes from the shared NB201 table (``--dataset``).
+Reads the experiment's ``db/nni.sqlite`` (found through NNI's registry or ``--experiment-dir``) without
+a web server; batched trials become one row per architecture, VKDNW_agg is aggregated over all of
+them, and NB201 rows get their true test accuracy from the shared table (``--dataset``).
 """
 
 from __future__ import annotations
@@ -20,30 +18,20 @@ from vkdnw_plugin.options import OneLineParser
 from vkdnw_plugin.ranking import AGG_COMPONENTS
 
 
-def _registry(home: str | None = None) -> dict:
-    path = Path(home or os.path.expanduser("~")) / "nni-experiments" / ".experiment"
-    if not path.is_file():
-        return {}
-    return json.loads(path.read_text())
-
-
 def find_database(experiment_id: str, experiment_dir: str | None = None, home: str | None = None) -> Path:
     """Path of the experiment's ``nni.sqlite``; ``FileNotFoundError`` saying where it looked."""
-    candidates = []
-    if experiment_dir:
-        root = Path(experiment_dir).expanduser()
-        candidates += [root / experiment_id / "db" / "nni.sqlite", root / "db" / "nni.sqlite"]
-    entry = _registry(home).get(experiment_id)
+    nni_home = Path(home or os.path.expanduser("~")) / "nni-experiments"
+    registry = nni_home / ".experiment"
+    entry = json.loads(registry.read_text()).get(experiment_id) if registry.is_file() else None
+    roots = [Path(experiment_dir).expanduser() / experiment_id, Path(experiment_dir).expanduser()] if experiment_dir else []
     if entry and entry.get("logDir"):
-        candidates.append(Path(entry["logDir"]) / experiment_id / "db" / "nni.sqlite")
-    candidates.append(Path(home or os.path.expanduser("~")) / "nni-experiments" / experiment_id / "db" / "nni.sqlite")
+        roots.append(Path(entry["logDir"]) / experiment_id)
+    candidates = [root / "db" / "nni.sqlite" for root in [*roots, nni_home / experiment_id]]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(
-        f"no database for experiment {experiment_id!r}; looked at {', '.join(map(str, candidates))} "
-        "(pass --experiment-dir, the experimentWorkingDirectory of the run)"
-    )
+    raise FileNotFoundError(f"no database for experiment {experiment_id!r}; looked at {', '.join(map(str, candidates))} "
+                            "(pass --experiment-dir, the experimentWorkingDirectory of the run)")
 
 
 def _decode(data: str):

@@ -1,5 +1,4 @@
-"""One call for an in-process NNI 3.0 NAS search: ``NasExperiment`` with the sequential engine (no web
-server, no trial processes), failures tolerated, NNI's files kept out of the user's home."""
+"""One call for an in-process NNI 3.0 NAS search (sequential engine: no web server, no trial processes)."""
 
 from __future__ import annotations
 
@@ -25,10 +24,8 @@ def _home(path: str):
 
 
 def run_local_search(space, evaluator, strategy, max_trials: int, workdir: str | os.PathLike | None = None):
-    """Run ``strategy`` over ``space`` (an NNI model space) for ``max_trials`` evaluated models and
-    return the strategy (e.g. ``VKDNWAggEvolution.history`` / ``.top_architectures()``).
-
-    NNI's logs and registry go to ``workdir`` (default: a temporary folder removed afterwards)."""
+    """Run ``strategy`` over the NNI model space ``space`` for ``max_trials`` models, failures tolerated,
+    and return it; NNI's logs and registry go to ``workdir`` (default: a temporary folder)."""
     from nni.nas.experiment import NasExperiment, NasExperimentConfig
 
     if not isinstance(max_trials, int) or max_trials < 1:

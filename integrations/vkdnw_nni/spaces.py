@@ -1,11 +1,7 @@
-"""NNI's own search spaces (``NasBench201``, ``ProxylessNAS``) as the adapter uses them.
+"""NNI's ``NasBench201`` and ``ProxylessNAS`` spaces as the adapter uses them.
 
-A *sample* is NNI's ``{label: value}`` dict (``{'cell/0_1': 'conv_3x3', ...}`` for NAS-Bench-201,
-``{'s2_depth': 3, 's2_i0': 'k5e6', ...}`` for ProxylessNAS). :func:`build_model` turns it into a
-concrete ``nn.Module`` without sampling the whole space; :func:`search_space_json` writes the same
-space in NNI's HPO search-space format for ``nnictl`` tuners. NB201 samples are the core's NB201
-architectures (:func:`vkdnw_plugin.spaces.nb201.parse_arch` reads them); ProxylessNAS is the core
-search space ``proxylessnas`` (:mod:`vkdnw_nni.proxylessnas`).
+A *sample* is NNI's ``{label: value}`` dict; :func:`build_model` builds its network without sampling the
+whole space and :func:`search_space_json` writes the space in NNI's HPO format for ``nnictl`` tuners.
 """
 
 from __future__ import annotations
@@ -25,8 +21,8 @@ NNI_CLASSES = {"nb201": NasBench201, "proxylessnas": ProxylessNAS}  # core space
 
 
 def space_kwargs(space: str, dataset: str | None = None, num_classes: int | None = None, **extra) -> dict:
-    """Constructor kwargs of the NNI space class: ``num_labels`` from ``num_classes``, else the core
-    space's ``dataset`` (default: its first), plus ``extra`` (e.g. ``width_mult``)."""
+    """Constructor kwargs of the NNI space class: ``num_labels`` (``num_classes``, else the ``dataset``'s)
+    plus ``extra`` (e.g. ``width_mult``)."""
     _check_space(space)
     labels = num_classes if num_classes is not None else get_space(space).shape(dataset)[0]
     if isinstance(labels, bool) or not isinstance(labels, int) or labels < 1:
@@ -62,8 +58,7 @@ def _choices(space: str, frozen_kwargs: tuple) -> dict:
 
 
 def _retiarii_choices(model_space) -> dict:
-    """NNI 2.10 (``nni.retiarii``) spaces have no ``simplify()``: collect LayerChoice / Repeat-depth /
-    InputChoice labels from the module tree (enough for NasBench201 and ProxylessNAS)."""
+    """NNI 2.10 spaces have no ``simplify()``: LayerChoice / Repeat-depth / InputChoice labels."""
     from nni.retiarii.nn.pytorch import InputChoice, LayerChoice, Repeat
 
     choices: dict = {}
@@ -106,6 +101,5 @@ def validate_sample(space: str, sample: dict, **kwargs) -> dict:
 
 
 def count_mflops(model: nn.Module, resolution: int) -> float:
-    """Millions of multiply-accumulates for one RGB image of ``resolution`` × ``resolution``
-    (:func:`vkdnw_plugin.proxies.flops.count_macs`, the package's one FLOPs counter)."""
+    """Millions of multiply-accumulates (the core's ``count_macs``) for one RGB image at ``resolution``."""
     return count_macs(model, (1, 3, resolution, resolution)) / 1e6

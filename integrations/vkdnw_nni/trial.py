@@ -1,17 +1,11 @@
 """Trial entry for ``nnictl``: ``python -m vkdnw_nni.trial --space nb201 --dataset cifar10 ...``.
 
-The trial asks NNI for its parameters and scores every architecture in them:
-
-* ``{"archs": [sample, ...]}`` (from :class:`~vkdnw_nni.tuner.VKDNWEvolutionTuner`): several
-  architectures in one process, so Python/torch/NNI start-up is paid once per batch. Reports
-  ``{"default": best score in the batch, "n_archs", "n_failed", "startup_seconds", "archs": [{"arch",
-  **metrics} | {"arch", "error"}]}``; an architecture that raises is recorded with its error and the
-  others are still scored; the trial fails only when all of them fail.
-* a plain sample ``{label: value, ...}`` (from NNI's built-in tuners, e.g. ``Random``): reports the
-  flat metric dict of :func:`~vkdnw_nni.evaluator.score_model` (a crash fails the trial).
-
-Every option is checked before scoring; a bad value exits with ``python -m vkdnw_nni.trial: error: --<option> ...``
-(status 2), the format of every vkdnw command.
+Parameters ``{"archs": [sample, ...]}`` (from :class:`~vkdnw_nni.tuner.VKDNWEvolutionTuner`) are scored
+in one process and reported as ``{"default": best score, "n_archs", "n_failed", "startup_seconds",
+"scoring_seconds", "archs": [{"arch", **metrics} | {"arch", "error"}]}`` (the trial fails only when
+every architecture fails); a plain sample (NNI's own tuners) reports the flat metric dict of
+:func:`~vkdnw_nni.evaluator.score_model`. A bad option exits with status 2 and
+``python -m vkdnw_nni.trial: error: --<option> ...``.
 """
 
 from __future__ import annotations
@@ -28,7 +22,7 @@ PROG = "python -m vkdnw_nni.trial"
 
 
 def _process_age() -> float:
-    """Seconds since this process started (interpreter start-up included when psutil is present)."""
+    """Seconds since this process started (interpreter start-up included with psutil)."""
     try:
         import psutil
 
@@ -38,8 +32,7 @@ def _process_age() -> float:
 
 
 class TrialSettings(NamedTuple):
-    """What a trial scores: the NNI ``space``, its constructor ``kwargs``, the core ``dataset``, the
-    VKDNW ``options``, the reported ``components`` and the FLOPs resolution."""
+    """What a trial scores: NNI space and constructor kwargs, core dataset, options, components."""
 
     space: str
     kwargs: dict
@@ -101,7 +94,7 @@ def options_from_args(args) -> TrialSettings:
 
 
 def _score_sample(settings: TrialSettings, sample: dict) -> dict:
-    """The metric dict of one checked NNI sample, scored through the core's :func:`~vkdnw_plugin.scoring.score_network`."""
+    """The metric dict of one checked NNI sample."""
     from .evaluator import score_model
     from .spaces import build_model, validate_sample
 
@@ -146,14 +139,9 @@ def main(argv=None) -> int:
         if not scored:
             print(f"{PROG}: error: all {len(entries)} architectures failed", file=sys.stderr)
             return 1
-        report = {
-            "default": max(e["default"] for e in scored),
-            "n_archs": len(entries),
-            "n_failed": len(entries) - len(scored),
-            "startup_seconds": startup,
-            "scoring_seconds": sum(e["seconds"] for e in scored),
-            "archs": entries,
-        }
+        report = {"default": max(e["default"] for e in scored), "n_archs": len(entries),
+                  "n_failed": len(entries) - len(scored), "startup_seconds": startup,
+                  "scoring_seconds": sum(e["seconds"] for e in scored), "archs": entries}
     else:
         report = _score_sample(settings, params)
         report["startup_seconds"] = startup

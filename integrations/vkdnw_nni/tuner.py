@@ -1,8 +1,7 @@
-"""The rank-aggregation evolution as an ``nnictl`` HPO tuner (see :mod:`vkdnw_nni.strategy`).
+"""The rank-aggregation evolution as an ``nnictl`` HPO tuner (the search of :mod:`vkdnw_plugin.evolution`).
 
-Kept light on purpose: NNI's manager gives the tuner process 10 seconds to connect, so this module
-imports neither torch nor NNI's NAS package at import time (models are built only to count FLOPs,
-lazily, after the tuner has connected).
+Light on purpose: NNI gives the tuner process 10 s to connect, so neither torch nor ``nni.nas`` is
+imported here (models are built only to count FLOPs, after the tuner has connected).
 """
 
 from __future__ import annotations
@@ -14,16 +13,9 @@ import numpy as np
 from nni import ClassArgsValidator
 from nni.algorithms.hpo.evolution_tuner import EvolutionTuner
 
-from vkdnw_plugin.evolution import (
-    architecture_key,
-    check_budget,
-    mutate_one_choice,
-    tournament,
-    weakest,
-    within_budget,
-)
-from vkdnw_plugin.options import FieldError
-from vkdnw_plugin.ranking import AGG_COMPONENTS, aggregate_ranks
+from vkdnw_plugin.evolution import Evolution, architecture_key, check_budget, population_fitness
+from vkdnw_plugin.options import FieldError, OptionError
+from vkdnw_plugin.ranking import AGG_COMPONENTS
 from vkdnw_plugin.spaces import get_space
 
 NNI_SPACES = ("nb201", "proxylessnas")  # the NNI hub spaces this adapter builds (NasBench201, ProxylessNAS)
@@ -31,10 +23,7 @@ _logger = logging.getLogger(__name__)
 
 
 def nni_space(name: str, field: str = "space") -> str:
-    """The core name of one of :data:`NNI_SPACES` given by name or alias (``nasbench201``);
-    :class:`~vkdnw_plugin.options.FieldError` naming ``field`` otherwise."""
-    from vkdnw_plugin.options import OptionError
-
+    """The core name of one of :data:`NNI_SPACES` given by name or alias; ``FieldError`` naming ``field``."""
     try:
         name = get_space(name).name
     except OptionError:
@@ -44,41 +33,8 @@ def nni_space(name: str, field: str = "space") -> str:
     return name
 
 
-def _present_components(results: Sequence[dict], components: Sequence[str]) -> list[str]:
-    """Components some result actually reports; ``["default"]`` when none does (foreign evaluators)."""
-    return [name for name in components if any(r.get(name) is not None for r in results)] or ["default"]
-
-
-def _metric(result: dict, key: str) -> float:
-    try:
-        return float(result.get(key))
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-def population_fitness(results: Sequence[dict], components: Sequence[str]) -> np.ndarray:
-    """VKDNW_agg of each metric dict inside ``results`` (the core's :func:`~vkdnw_plugin.ranking.aggregate_ranks`,
-    higher is better), over the components they report; missing values rank last."""
-    if not results:
-        return np.zeros(0)
-    present = _present_components(results, components)
-    return aggregate_ranks({name: np.array([_metric(r, name) for r in results]) for name in present}, present)
-
-
-TUNER_ARGS = {
-    "space": "nb201 | proxylessnas (the NNI hub space whose labels the search space uses)",
-    "dataset": "the space's dataset (nb201: cifar10 | cifar100 | ImageNet16-120; proxylessnas: imagenet)",
-    "num_classes": "classifier width (ProxylessNAS default 1000)",
-    "population_size": "P, integer >= 2",
-    "sample_size": "parent tournament size, 1..P",
-    "archs_per_trial": "architectures scored per trial process, >= 1",
-    "max_mflops": "FLOPs budget (millions) or null",
-    "min_mflops": "lower FLOPs bound (millions) or null",
-    "flops_resolution": "input resolution for FLOPs (default: the space's)",
-    "components": "metric keys aggregated into VKDNW_agg",
-    "seed": "integer or null",
-    "optimize_mode": "maximize",
-}
+TUNER_ARGS = ("space", "dataset", "num_classes", "population_size", "sample_size", "archs_per_trial", "max_mflops",
+              "min_mflops", "flops_resolution", "components", "seed", "optimize_mode")  # docs/configs.md
 
 
 class VKDNWTunerClassArgsValidator(ClassArgsValidator):
@@ -115,47 +71,28 @@ def validate_tuner_args(args: dict, prefix: str = "classArgs.") -> dict:
     return args
 
 
-class VKDNWEvolutionTuner(EvolutionTuner):
-    """Rank-aggregation evolution as an ``nnictl`` tuner (see the module docstring).
-
-    The search space (``searchSpaceFile``) is the NNI space in HPO form — write it with
-    ``vkdnw-nni search-space --space nb201`` — and each trial receives ``{"archs": [sample, ...]}``.
-    The trial command ``python -m vkdnw_nni.trial`` reports ``{"default", "archs": [per-arch metrics]}``.
-    """
+class VKDNWEvolutionTuner(Evolution, EvolutionTuner):
+    """The search as an ``nnictl`` tuner. The search space (``searchSpaceFile``) is the NNI space in HPO
+    form (``vkdnw-nni search-space --space nb201``); each trial gets ``{"archs": [sample, ...]}`` and
+    ``python -m vkdnw_nni.trial`` reports ``{"default", "archs": [per-arch metrics]}``."""
 
     def __init__(self, space: str = "nb201", dataset: str | None = None, num_classes: int | None = None,
                  population_size: int = 64, sample_size: int = 1, archs_per_trial: int = 4,
                  max_mflops: float | None = None, min_mflops: float | None = None,
                  flops_resolution: int | None = None, components: Sequence[str] = AGG_COMPONENTS,
                  seed: int | None = None, optimize_mode: str = "maximize"):
-        validate_tuner_args({
-            "space": space, "dataset": dataset, "num_classes": num_classes, "population_size": population_size,
-            "sample_size": sample_size, "archs_per_trial": archs_per_trial, "max_mflops": max_mflops,
-            "min_mflops": min_mflops, "flops_resolution": flops_resolution, "components": list(components),
-            "seed": seed, "optimize_mode": optimize_mode,
-        })  # fmt: skip
-        super().__init__(optimize_mode="maximize", population_size=population_size)
+        validate_tuner_args({key: value for key, value in locals().items() if key in TUNER_ARGS})
+        EvolutionTuner.__init__(self, optimize_mode="maximize", population_size=population_size)
+        Evolution.__init__(self, population_size, sample_size, min_mflops, max_mflops, components, seed)
         self.space_name = space = nni_space(space)
         classes, resolution = get_space(space).shape(dataset)
         self.space_kwargs = {"num_labels": num_classes or classes}
-        self.sample_size = sample_size
         self.archs_per_trial = archs_per_trial
-        self.max_mflops, self.min_mflops = max_mflops, min_mflops
         self.flops_resolution = flops_resolution or resolution
-        self.components = tuple(components)
         self.seed = seed
-        self.random_state = np.random.RandomState(seed)
         self.choices: dict[str, list] = {}
-        self.population: list[dict] = []  # metric dicts with an "arch" key
-        self.history: list[dict] = []
-        self.seen: set[str] = set()
-        self.flops_cache: dict[str, float] = {}
-        self.rejected_over_budget = 0
-        self.failed_trials = 0
-        self.failed_archs = 0
-        self.dispatched = 0
+        self.failed_trials = self.failed_archs = self.dispatched = 0
 
-    # -------------------------------------------------------------- search space
     def update_search_space(self, search_space):
         choices = {}
         for label, spec in search_space.items():
@@ -170,38 +107,19 @@ class VKDNWEvolutionTuner(EvolutionTuner):
                              f"({sorted(expected)}); write it with `vkdnw-nni search-space --space {self.space_name}`")
         self.searchspace_json = search_space
         self.choices = choices
-        self.random_state = np.random.RandomState(self.seed)
+        self.rng = np.random.RandomState(self.seed)
 
-    # -------------------------------------------------------------- sampling
-    def sample_mflops(self, sample: dict) -> float:
-        key = architecture_key(sample)
-        if key not in self.flops_cache:
-            from .spaces import build_model, count_mflops
+    def count_sample_mflops(self, sample: dict) -> float:
+        from .spaces import build_model, count_mflops
 
-            model = build_model(self.space_name, sample, **self.space_kwargs)
-            self.flops_cache[key] = count_mflops(model, self.flops_resolution)
-        return self.flops_cache[key]
-
-    def _candidate(self) -> dict:
-        rng = self.random_state
-        if len(self.population) < self.population_size:
-            return {label: values[rng.randint(len(values))] for label, values in self.choices.items()}
-        fitness = population_fitness(self.population, self.components)
-        parent = self.population[tournament(rng, fitness, self.sample_size)]["arch"]
-        return mutate_one_choice(rng, parent, self.choices)
+        return count_mflops(build_model(self.space_name, sample, **self.space_kwargs), self.flops_resolution)
 
     def _next_arch(self, retries: int = 2000) -> dict | None:
         for _ in range(retries):
-            sample = self._candidate()
-            key = architecture_key(sample)  # one key per network: unused choices do not count
-            if key in self.seen:
-                continue
-            self.seen.add(key)
-            if self.max_mflops is not None or self.min_mflops is not None:
-                if not within_budget(self.sample_mflops(sample), self.min_mflops, self.max_mflops):
-                    self.rejected_over_budget += 1
-                    continue
-            return sample
+            full = len(self.population) >= self.population_size
+            sample = self.mutate(self.choices) if full else self.random_sample(self.choices)
+            if self.reject(sample) is None:
+                return sample
         return None
 
     def generate_parameters(self, parameter_id, **kwargs):
@@ -210,10 +128,7 @@ class VKDNWEvolutionTuner(EvolutionTuner):
         if not self.choices:
             raise RuntimeError("VKDNWEvolutionTuner got no search space")
         archs = []
-        while len(archs) < self.archs_per_trial:
-            sample = self._next_arch()
-            if sample is None:
-                break
+        while len(archs) < self.archs_per_trial and (sample := self._next_arch()) is not None:
             archs.append(sample)
         if not archs:
             raise nni.NoMoreTrialError("no new architecture within the FLOPs budget")
@@ -235,21 +150,14 @@ class VKDNWEvolutionTuner(EvolutionTuner):
                 break
         return result
 
-    # -------------------------------------------------------------- results
     def receive_trial_result(self, parameter_id, parameters, value, **kwargs):
         entries = value.get("archs") if isinstance(value, dict) else None
         if entries is None:  # a single-architecture trial (e.g. a hand-written trial command)
             arch = parameters.get("archs", [parameters])[0] if isinstance(parameters, dict) else parameters
-            metrics = dict(value) if isinstance(value, dict) else {"default": value}
-            entries = [{"arch": arch, **metrics}]
-        for entry in entries:
-            if entry.get("error") is not None or entry.get("default") is None:
-                self.failed_archs += 1
-                continue
-            self.history.append(entry)
-            self.population.append(entry)
-        while len(self.population) > self.population_size:
-            del self.population[weakest(population_fitness(self.population, self.components))]
+            entries = [{"arch": arch, **(dict(value) if isinstance(value, dict) else {"default": value})}]
+        scored = [e for e in entries if e.get("error") is None and e.get("default") is not None]
+        self.failed_archs += len(entries) - len(scored)
+        self.add((e["arch"], e) for e in scored)
 
     def trial_end(self, parameter_id, success, **kwargs):
         self.num_running_trials -= 1
@@ -260,12 +168,10 @@ class VKDNWEvolutionTuner(EvolutionTuner):
 
     def import_data(self, data):
         for record in data:
-            value = record.get("value")
-            params = record.get("parameter", {})
+            value, params = record.get("value"), record.get("parameter", {})
             if isinstance(value, dict):
                 self.receive_trial_result(None, params, value)
-                for arch in params.get("archs", [params]):
-                    self.seen.add(architecture_key(arch))
+                self.seen.update(architecture_key(arch) for arch in params.get("archs", [params]))
 
 
 TUNER_META = {
@@ -284,4 +190,5 @@ def register_tuner() -> None:
     register_algo_meta(AlgoMeta.load(dict(TUNER_META)))
 
 
-__all__ = ["TUNER_META", "VKDNWEvolutionTuner", "VKDNWTunerClassArgsValidator", "register_tuner", "validate_tuner_args"]
+__all__ = ["TUNER_META", "VKDNWEvolutionTuner", "VKDNWTunerClassArgsValidator", "population_fitness",
+           "register_tuner", "validate_tuner_args"]
