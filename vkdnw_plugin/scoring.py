@@ -129,23 +129,24 @@ def seeded_setup(space, arch_or_build, options: VKDNWOptions | None = None, *, d
     return Setup(model, inputs, arch, dataset, options, classes)
 
 
-def _components(spec: SpaceSpec | None, arch: str | None, components) -> tuple[list[str], list[str], list[str]]:
-    """``components`` split into architecture features, VKDNW proxies and other registry proxies."""
+def _components(spec: SpaceSpec | None, arch: str | None, components) -> tuple[dict[str, float], list[str], list[str]]:
+    """``components`` split into the requested architecture features (with their values), VKDNW
+    proxies and other registry proxies."""
     from .proxies import get_proxy
 
     components = [components] if isinstance(components, str) else list(components)
     features = spec.features(arch) if spec is not None and arch is not None else {}
-    split: tuple[list[str], list[str], list[str]] = ([], [], [])
+    requested, vkdnw_proxies, plain = {}, [], []
     for name in components:
         if name in features:
-            split[0].append(name)
+            requested[name] = features[name]
             continue
         try:
             proxy = get_proxy(name)
         except ValueError as error:
             raise OptionError("components", name, str(error).partition("; ")[2] or str(error)) from None
-        split[1 if proxy.from_vkdnw is not None else 2].append(name)
-    return split
+        (vkdnw_proxies if proxy.from_vkdnw is not None else plain).append(name)
+    return requested, vkdnw_proxies, plain
 
 
 def score_network(space, arch_or_build, options: VKDNWOptions | None = None, components=("vkdnw", "vkdnw_single"), *,
@@ -182,7 +183,7 @@ def score_network(space, arch_or_build, options: VKDNWOptions | None = None, com
             values = compute_proxies(model, inputs, missing, seed=filled.seed)
             seconds = (time.perf_counter() - started) / len(missing)
             known.values.update({name: (values[name], seconds) for name in missing})
-    rows = [(name, NO_MODE, spec.features(arch)[name], {}) for name in features]
+    rows = [(name, NO_MODE, value, {}) for name, value in features.items()]
     for mode, result in known.results.items() if vkdnw_proxies else ():
         fields = {"dim": result.dim, "valid": result.valid, "reason": result.reason, "seconds": result.seconds,
                   **{f"vkdnw_q{i + 1}": float(q) for i, q in enumerate(result.deciles)}}  # fmt: skip
