@@ -8,10 +8,10 @@ A package registers spaces in the entry-point group ``vkdnw_plugin.spaces`` and 
     [project.entry-points."vkdnw_plugin.proxies"]
     my_proxy = "toy_space.proxies"    # a module: imported (its decorators register)
 
-Entry points load lazily, each at most once: the one named like a looked-up name first, all of them
-when a name is still unknown or when the registry is listed. A plugin that fails to load is skipped
-and remembered; its error is shown in the one-line error of an unknown name, and a failure other
-than a missing dependency (``ImportError``) also warns.
+The installed entry points are read once per process and load lazily, each at most once: the one
+named like a looked-up name first, all of them when a name is still unknown or when the registry is
+listed. A plugin that fails to load is skipped and remembered; its error is shown in the one-line
+error of an unknown name, and a failure other than a missing dependency (``ImportError``) also warns.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from importlib.metadata import entry_points
 SPACES_GROUP = "vkdnw_plugin.spaces"
 PROXIES_GROUP = "vkdnw_plugin.proxies"
 
+_DISCOVERED: dict[str, list] = {}  # group -> its entry points
 _LOADED: set[tuple[str, str, str]] = set()  # (group, name, value) of every entry point tried
 _FAILED: dict[str, dict[str, str]] = {}  # group -> {entry point name: "value: error"}
 
@@ -34,7 +35,9 @@ class PluginWarning(RuntimeWarning):
 def load_plugins(group: str, name: str | None = None) -> None:
     """Load the entry points of ``group`` not tried yet: only those called ``name`` when it is given
     and one exists, else all of them."""
-    found = list(entry_points(group=group))
+    if group not in _DISCOVERED:  # the installed entry points are read once per process
+        _DISCOVERED[group] = list(entry_points(group=group))
+    found = _DISCOVERED[group]
     named = [ep for ep in found if ep.name == name]
     for ep in named if named else found:
         key = (group, ep.name, ep.value)
